@@ -1,0 +1,230 @@
+/* core.h - internal declarations shared by core/, layers/, io/, cam/ and the apps: errors,
+ * checked allocation, the thread pool, GEMM and friends, activations, and the layer/network
+ * structs. Not installed; the public API is include/darknet.h. */
+#ifndef DN_CORE_H
+#define DN_CORE_H
+
+#include "darknet.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#if defined(__GNUC__)
+#define DN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DN_PRINTF(a, b)
+#endif
+
+/* ---- errors (status.c) ---- */
+/* Records the thread-local message and returns s, so callers write `return dn_error(...)`. */
+dn_status dn_error(dn_status s, const char *fmt, ...) DN_PRINTF(2, 3);
+/* A warning line to the log sink (stderr by default). */
+void dn_warn(const char *fmt, ...) DN_PRINTF(1, 2);
+
+/* ---- memory (mem.c) ---- */
+/* Checked allocation. All library allocations go through these, so a test build can make the
+ * N-th call fail (dn_mem_fail_at). They record DN_ERR_NOMEM messages on failure. */
+void *dn_malloc(size_t n);
+void *dn_calloc(size_t count, size_t size);
+void *dn_realloc(void *p, size_t n);
+char *dn_strdup(const char *s);
+void dn_free(void *p);
+/* Makes the n-th allocation from now fail (0 = never). For tests. */
+void dn_mem_fail_at(long n);
+/* Multiplies sizes, returning 0 on overflow or when the product exceeds `limit`. */
+size_t dn_size_mul(size_t a, size_t b, size_t limit);
+/* Largest float buffer one layer may own (elements): guards absurd cfg sizes. */
+#define DN_MAX_FLOATS ((size_t)1 << 31)
+
+/* ---- threads (pool.c) ---- */
+/* A fixed pool of worker threads. dn_pool_run calls fn(ctx, ith, nth) for ith in 0..nth-1 and
+ * returns when all are done; the caller's thread runs slice 0. Kernels own their slice. */
+typedef struct dn_pool dn_pool;
+typedef void (*dn_pool_fn)(void *ctx, int ith, int nth);
+dn_status dn_pool_create(int nthreads, dn_pool **out);
+void dn_pool_free(dn_pool *p);
+int dn_pool_size(const dn_pool *p);
+void dn_pool_run(dn_pool *p, dn_pool_fn fn, void *ctx);
+/* Split [0,n) into nth near-equal parts; part ith is [*lo, *hi). */
+void dn_split(int n, int ith, int nth, int *lo, int *hi);
+
+/* ---- numeric kernels (gemm.c, im2col.c, blas.c) ---- */
+/* C[M,N] = alpha * op(A) * op(B) + beta * C, row-major, with leading dimensions. OpenBLAS when
+ * built with OPENBLAS=1, else a blocked portable kernel threaded over pool (pool may be NULL). */
+void dn_gemm(dn_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void dn_gemm_set_threads(int n);
+/* im2col for one image: data (c, h, w) -> cols (c*ksize*ksize, out_h*out_w). */
+void dn_im2col(dn_pool *pool, const float *data, int c, int h, int w, int ksize, int stride,
+               int pad, int out_h, int out_w, float *cols);
+/* col2im (accumulating): cols (c*ksize*ksize, out_h*out_w) added into data (c, h, w). */
+void dn_col2im(const float *cols, int c, int h, int w, int ksize, int stride, int pad,
+               int out_h, int out_w, float *data);
+
+/* ---- activations (activations.c) ---- */
+typedef enum dn_activation {
+    DN_ACT_LINEAR = 0, DN_ACT_LOGISTIC, DN_ACT_LOGGY, DN_ACT_RELU, DN_ACT_ELU, DN_ACT_SELU,
+    DN_ACT_RELIE, DN_ACT_RAMP, DN_ACT_LEAKY, DN_ACT_TANH, DN_ACT_PLSE, DN_ACT_STAIR,
+    DN_ACT_HARDTAN, DN_ACT_LHTAN, DN_ACT_RELU6, DN_ACT_MISH, DN_ACT_SWISH, DN_ACT_HARD_MISH,
+    DN_ACT_COUNT
+} dn_activation;
+/* Looks up a cfg activation name; returns -1 when unknown. */
+int dn_activation_parse(const char *name);
+const char *dn_activation_name(dn_activation a);
+/* In place over x[0..n). Threaded when pool is non-NULL and n is large. */
+void dn_activate(dn_pool *pool, float *x, size_t n, dn_activation a);
+/* delta[i] *= f'(at x) where y is the activated output and x the pre-activation input (x is
+ * needed only by mish/swish/hard_mish/selu-like functions; may be NULL for the rest). */
+void dn_gradient(const float *y, const float *x, size_t n, dn_activation a, float *delta);
+/* Does the activation need its pre-activation input kept for the backward pass? */
+int dn_activation_needs_input(dn_activation a);
+
+/* ---- the cfg in memory (io/cfg.c) ---- */
+typedef struct dn_kv {
+    char *key, *val;
+    int line;
+    int used;
+} dn_kv;
+
+typedef struct dn_section {
+    char *type; /* "convolutional", ... without brackets */
+    int line;
+    dn_kv *kv;
+    int nkv;
+} dn_section;
+
+typedef struct dn_cfg {
+    char *path;
+    dn_section *sec;
+    int nsec;
+} dn_cfg;
+
+dn_status dn_cfg_read(const char *path, dn_cfg **out);
+/* Parses cfg text held in memory (path is used in messages only). */
+dn_status dn_cfg_parse_text(const char *text, size_t len, const char *path, dn_cfg **out);
+void dn_cfg_free(dn_cfg *c);
+/* Typed lookups. On a malformed value they record an error naming path:line and return
+ * non-OK; absent keys give the default. */
+dn_status dn_sec_int(const dn_cfg *c, dn_section *s, const char *key, int def, int *out);
+dn_status dn_sec_float(const dn_cfg *c, dn_section *s, const char *key, float def, float *out);
+/* Raw string value or NULL. Marks the key used. */
+const char *dn_sec_str(dn_section *s, const char *key);
+/* Line of a key in the section (the section's line when absent). */
+int dn_sec_line(const dn_section *s, const char *key);
+/* Parses a comma-separated list of ints (or floats) into a new array. */
+dn_status dn_sec_int_list(const dn_cfg *c, dn_section *s, const char *key, int **out, int *n);
+dn_status dn_sec_float_list(const dn_cfg *c, dn_section *s, const char *key, float **out, int *n);
+
+/* ---- layers ---- */
+typedef struct dn_layer dn_layer;
+typedef struct dn_layer_ops dn_layer_ops;
+
+/* State passed to forward/backward. */
+typedef struct dn_run {
+    dn_network *net;
+    const float *input; /* (batch, l->c, l->h, l->w) the previous layer's output or the image */
+    float *input_delta; /* (dbatch, l->inputs) where this layer's input gradient accumulates, or
+                           NULL when the backward pass stops at this layer */
+    int dbatch;         /* number of deltas propagated at once (batched targets) */
+    int train;          /* training mode (dropout, batch statistics) */
+} dn_run;
+
+/* A reader over a weights file that tracks the layer being read for error messages. */
+typedef struct dn_wreader {
+    FILE *f;
+    const char *path;
+    int transpose; /* connected weights stored transposed (major or minor > 1000) */
+    int layer;
+    int eof;       /* set when a read came up short */
+} dn_wreader;
+/* Reads n floats; on a short read records an error naming the layer. */
+dn_status dn_wread(dn_wreader *r, float *dst, size_t n);
+
+/* The operations of one layer type; one static table per file in layers/. */
+struct dn_layer_ops {
+    const char *name; /* cfg section name */
+    /* Reads keys from the section, sets out_* shapes, allocates the layer's buffers. l->w/h/c
+       and l->batch are already set from the previous layer. */
+    dn_status (*create)(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s);
+    void (*forward)(dn_layer *l, const dn_run *r);
+    /* Propagates l->delta (dbatch, outputs) into r->input_delta (and, for route/shortcut, into
+       the deltas of the layers it reads from). Accumulates: never overwrites. */
+    void (*backward)(dn_layer *l, const dn_run *r);
+    dn_status (*load_weights)(dn_layer *l, dn_wreader *r);
+    dn_status (*save_weights)(const dn_layer *l, FILE *f);
+    void (*randomize)(dn_layer *l, uint64_t *rng);
+    /* One line for the layer table (without the index), e.g. "conv 16 3 x 3/ 1 ...". */
+    void (*describe)(const dn_layer *l, char *buf, size_t n);
+    void (*destroy)(dn_layer *l);
+};
+
+/* The common header of every layer; type-specific state lives in priv. */
+struct dn_layer {
+    const dn_layer_ops *ops;
+    int index;
+    int batch;
+    int w, h, c;             /* input shape */
+    int out_w, out_h, out_c; /* output shape */
+    int inputs, outputs;     /* per image: c*h*w, out_c*out_h*out_w */
+    float *output;           /* (batch, out_c, out_h, out_w) */
+    float *delta;            /* (dbatch, out_c, out_h, out_w); NULL until backward is prepared */
+    int delta_cap;           /* number of images delta has room for */
+    double bflops;
+    int cfg_line;
+    int nweights;            /* floats stored in the weights file */
+    int spatial;             /* output keeps a spatial map (for CAM layer choice) */
+    void *priv;
+};
+
+/* ---- network ---- */
+struct dn_network {
+    char *cfg_path;
+    dn_layer *layers;
+    int n;
+    int batch;
+    int w, h, c, inputs;
+    dn_pool *pool;
+    float *workspace; /* shared scratch, e.g. im2col: workspace_size floats */
+    size_t workspace_size;
+    int major, minor, revision;
+    uint64_t seen;
+    /* [net] training keys */
+    float learning_rate, momentum, decay;
+    int subdivisions, max_batches, burn_in;
+    float angle, saturation, exposure, hue, aspect, jitter;
+    int policy;
+    float power, gamma, scale;
+    int step;
+    int *steps;
+    float *scales;
+    int num_steps;
+    int time_steps;
+    /* letterbox preference from [net] (AlexeyAB's key) */
+    int letter_box;
+};
+
+/* Largest input side / layer count / filter count accepted from a cfg. */
+#define DN_MAX_SIDE 16384
+#define DN_MAX_LAYERS 10000
+#define DN_MAX_FILTERS 65536
+
+/* Registry of layer types (layers/registry.c). */
+const dn_layer_ops *dn_layer_ops_find(const char *section);
+
+/* Layer lookup helpers for route/shortcut/scale_channels: turns a cfg index (negative =
+ * relative to `self`) into an absolute index < self, or records an error and returns -1. */
+int dn_layer_ref(const dn_cfg *cfg, const dn_section *s, const char *key, int idx, int self);
+
+/* Random numbers for weight init (splitmix64/xorshift); deterministic per seed. */
+uint64_t dn_rng_next(uint64_t *state);
+float dn_rng_uniform(uint64_t *state);            /* [0,1) */
+float dn_rng_normal(uint64_t *state);             /* N(0,1) */
+
+/* Helpers shared by layers. */
+float *dn_alloc_floats(size_t n, const char *what, int layer);
+void dn_fill(float *x, size_t n, float v);
+void dn_axpy(size_t n, float a, const float *x, float *y);
+static inline float dn_logistic(float x) { return 1.f / (1.f + __builtin_expf(-x)); }
+
+#endif /* DN_CORE_H */
