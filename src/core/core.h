@@ -72,6 +72,8 @@ typedef enum dn_activation {
 /* Looks up a cfg activation name; returns -1 when unknown. */
 int dn_activation_parse(const char *name);
 const char *dn_activation_name(dn_activation a);
+/* One value. */
+float dn_activate1(float x, dn_activation a);
 /* In place over x[0..n). Threaded when pool is non-NULL and n is large. */
 void dn_activate(dn_pool *pool, float *x, size_t n, dn_activation a);
 /* delta[i] *= f'(at x) where y is the activated output and x the pre-activation input (x is
@@ -128,7 +130,9 @@ typedef struct dn_run {
                            NULL when the backward pass stops at this layer */
     int dbatch;         /* number of deltas propagated at once (batched targets) */
     int train;          /* training mode (dropout, batch statistics) */
+    int stop;           /* backward: layers with index >= stop own a delta; below get none */
 } dn_run;
+
 
 /* A reader over a weights file that tracks the layer being read for error messages. */
 typedef struct dn_wreader {
@@ -157,6 +161,10 @@ struct dn_layer_ops {
     /* One line for the layer table (without the index), e.g. "conv 16 3 x 3/ 1 ...". */
     void (*describe)(const dn_layer *l, char *buf, size_t n);
     void (*destroy)(dn_layer *l);
+    /* Detection heads only (else NULL): appends the detections of batch item 0 above thresh,
+       mapped to an im_w x im_h original, growing *dets (capacity *cap). */
+    dn_status (*detect)(const dn_layer *l, const dn_network *net, int im_w, int im_h,
+                        float thresh, int letterboxed, dn_detection **dets, int *n, int *cap);
 };
 
 /* The common header of every layer; type-specific state lives in priv. */
@@ -174,8 +182,16 @@ struct dn_layer {
     int cfg_line;
     int nweights;            /* floats stored in the weights file */
     int spatial;             /* output keeps a spatial map (for CAM layer choice) */
+    size_t workspace;        /* floats of shared scratch this layer needs */
+    int classes;             /* classes of a softmax/detection layer, else 0 */
     void *priv;
 };
+
+/* The delta buffer of layer i during a backward pass, or NULL when i is below the stop layer. */
+static inline float *dn_run_delta(const dn_run *r, dn_layer *layers, int i)
+{
+    return i >= r->stop ? layers[i].delta : NULL;
+}
 
 /* ---- network ---- */
 struct dn_network {

@@ -1,0 +1,133 @@
+/* detector.c - `darknet detector test data cfg weights image [-thresh t] [-out name]` and
+ * `darknet detect cfg weights image`: letterbox, forward, decode, per-class NMS (0.45), print
+ * "name: NN%" per detection and write the image with boxes (predictions.jpg by default). */
+#include "app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_detector(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+
+static int run_test(const char *datacfg, const char *cfg, const char *weights, const char *image,
+                    float thresh, float nms, const char *outname, int ext_output, int no_letterbox)
+{
+    char **names;
+    int nnames;
+    dn_options *opts;
+    if (app_read_names(datacfg, "data/names.list", &names, &nnames, &opts)) {
+        dn_options_free(opts);
+        return APP_FAIL;
+    }
+    int rc = APP_FAIL;
+    dn_image im = {0}, sized = {0};
+    dn_detection *dets = NULL;
+    int n = 0;
+    dn_network *net = app_load_network(cfg, weights, 0);
+    if (!net) goto done;
+    if (dn_network_task(net) != DN_TASK_DETECTOR) {
+        fprintf(stderr, "darknet: %s has no [yolo] or [region] layer: not a detector\n", cfg);
+        goto done;
+    }
+    if (nnames < dn_network_classes(net)) {
+        fprintf(stderr, "darknet: %s: %d names for %d classes\n", datacfg ? datacfg : "names", nnames,
+                dn_network_classes(net));
+        goto done;
+    }
+    dn_status st = dn_image_load(image, 3, &im);
+    if (st != DN_OK) {
+        app_error("", st);
+        goto done;
+    }
+    int letter = !no_letterbox;
+    st = letter ? dn_image_letterbox(&im, dn_network_width(net), dn_network_height(net), &sized)
+                : dn_image_resize(&im, dn_network_width(net), dn_network_height(net), &sized);
+    if (st != DN_OK) {
+        app_error(image, st);
+        goto done;
+    }
+    double t = app_now();
+    dn_network_predict(net, sized.data);
+    printf("%s: Predicted in %f seconds.\n", image, app_now() - t);
+    st = dn_network_detections(net, im.w, im.h, thresh, letter, &dets, &n);
+    if (st != DN_OK) {
+        app_error(image, st);
+        goto done;
+    }
+    if (nms > 0) dn_detections_nms(dets, n, nms);
+    app_draw_detections(&im, dets, n, thresh, names, nnames, ext_output);
+    char path[4096];
+    snprintf(path, sizeof path, "%s.jpg", outname ? outname : "predictions");
+    st = dn_image_save_jpeg(&im, path, 80);
+    if (st != DN_OK) {
+        app_error("", st);
+        goto done;
+    }
+    rc = APP_OK;
+done:
+    dn_detections_free(dets, n);
+    dn_image_free(&im);
+    dn_image_free(&sized);
+    dn_network_free(net);
+    dn_lines_free(names, nnames);
+    dn_options_free(opts);
+    return rc;
+}
+
+static const char *test_usage =
+    "darknet detector test <data> <cfg> <weights> <image> [-thresh t] [-nms n] [-out name] [-ext_output] [-no_letterbox]";
+
+int cmd_detector(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s\n", test_usage);
+        return APP_USAGE;
+    }
+    if (strcmp(argv[2], "test")) {
+        fprintf(stderr, "darknet: unknown detector command '%s' (expected test)\n", argv[2]);
+        return APP_USAGE;
+    }
+    float thresh = .5f, hier = .5f, nms = .45f;
+    const char *out = NULL;
+    int ext = 0, noletter = 0, dont_show = 0;
+    app_flag flags[] = {{"-thresh", 'f', &thresh}, {"-hier", 'f', &hier}, {"-nms", 'f', &nms},
+                        {"-out", 's', &out}, {"-ext_output", 'b', &ext}, {"-no_letterbox", 'b', &noletter},
+                        {"-dont_show", 'b', &dont_show}};
+    char *pos[4];
+    int np;
+    int rc = app_parse(argc, argv, 3, flags, 7, pos, 4, &np, test_usage);
+    if (rc) return rc;
+    if (np < 4) {
+        fprintf(stderr, "usage: %s\n", test_usage);
+        return APP_USAGE;
+    }
+    if (thresh < 0 || thresh > 1 || nms < 0 || nms > 1) {
+        fprintf(stderr, "darknet: -thresh and -nms must be in [0,1]\n");
+        return APP_USAGE;
+    }
+    return run_test(pos[0], pos[1], pos[2], pos[3], thresh, nms, out, ext, noletter);
+}
+
+int cmd_detect(int argc, char **argv)
+{
+    const char *usage = "darknet detect <cfg> <weights> <image> [-thresh t] [-out name] [-ext_output]";
+    float thresh = .5f, hier = .5f;
+    const char *out = NULL;
+    int ext = 0, dont_show = 0;
+    app_flag flags[] = {{"-thresh", 'f', &thresh}, {"-hier", 'f', &hier}, {"-out", 's', &out},
+                        {"-ext_output", 'b', &ext}, {"-dont_show", 'b', &dont_show}};
+    char *pos[3];
+    int np;
+    int rc = app_parse(argc, argv, 2, flags, 5, pos, 3, &np, usage);
+    if (rc) return rc;
+    if (np < 3) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return APP_USAGE;
+    }
+    if (thresh < 0 || thresh > 1) {
+        fprintf(stderr, "darknet: -thresh must be in [0,1]\n");
+        return APP_USAGE;
+    }
+    return run_test("cfg/coco.data", pos[0], pos[1], pos[2], thresh, .45f, out, ext, 0);
+}

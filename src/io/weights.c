@@ -1,0 +1,113 @@
+/* weights.c - Darknet .weights files: header (major, minor, revision, seen as 32 or 64 bits),
+ * then each layer's floats in cfg order. Short files fail naming the layer; long files load
+ * and report the unread bytes (Darknet's partial loading). Saving is atomic (tmp + rename). */
+#include "core/core.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+dn_status dn_wread(dn_wreader *r, float *dst, size_t n)
+{
+    size_t got = fread(dst, sizeof(float), n, r->f);
+    if (got != n) {
+        r->eof = 1;
+        return dn_error(DN_ERR_FORMAT, "%s: file ends inside layer %d: %zu of %zu floats read",
+                        r->path, r->layer, got, n);
+    }
+    return DN_OK;
+}
+
+dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra_bytes)
+{
+    if (extra_bytes) *extra_bytes = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return dn_error(DN_ERR_IO, "%s: cannot open weights: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return dn_error(DN_ERR_IO, "%s: not a regular file", path);
+    }
+    int32_t hdr[3];
+    if (fread(hdr, sizeof(int32_t), 3, f) != 3) {
+        fclose(f);
+        return dn_error(DN_ERR_FORMAT, "%s: too short for a weights header", path);
+    }
+    net->major = hdr[0];
+    net->minor = hdr[1];
+    net->revision = hdr[2];
+    if ((net->major * 10 + net->minor) >= 2 && net->major < 1000 && net->minor < 1000) {
+        uint64_t seen;
+        if (fread(&seen, sizeof seen, 1, f) != 1) {
+            fclose(f);
+            return dn_error(DN_ERR_FORMAT, "%s: too short for a weights header", path);
+        }
+        net->seen = seen;
+    } else {
+        uint32_t seen;
+        if (fread(&seen, sizeof seen, 1, f) != 1) {
+            fclose(f);
+            return dn_error(DN_ERR_FORMAT, "%s: too short for a weights header", path);
+        }
+        net->seen = seen;
+    }
+    dn_wreader r = {f, path, net->major > 1000 || net->minor > 1000, 0, 0};
+    for (int i = 0; i < net->n; i++) {
+        dn_layer *l = &net->layers[i];
+        if (!l->ops->load_weights) continue;
+        r.layer = i;
+        dn_status st = l->ops->load_weights(l, &r);
+        if (st != DN_OK) {
+            if (r.eof)
+                dn_error(DN_ERR_FORMAT, "%s: file ends in layer %d [%s] (cfg line %d): it needs %d floats",
+                         path, i, l->ops->name, l->cfg_line, l->nweights);
+            fclose(f);
+            return st;
+        }
+    }
+    long pos = ftell(f);
+    fclose(f);
+    if (extra_bytes && pos >= 0 && sb.st_size > pos) *extra_bytes = (long)(sb.st_size - pos);
+    return DN_OK;
+}
+
+dn_status dn_network_save_weights(const dn_network *net, const char *path)
+{
+    size_t pl = strlen(path);
+    char *tmp = dn_malloc(pl + 8);
+    if (!tmp) return DN_ERR_NOMEM;
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        dn_status st = dn_error(DN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        dn_free(tmp);
+        return st;
+    }
+    int32_t hdr[3] = {0, 2, 0};
+    uint64_t seen = net->seen;
+    int ok = fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(&seen, sizeof seen, 1, f) == 1;
+    for (int i = 0; ok && i < net->n; i++) {
+        const dn_layer *l = &net->layers[i];
+        if (l->ops->save_weights && l->ops->save_weights(l, f) != DN_OK) ok = 0;
+    }
+    if (fflush(f) != 0) ok = 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        dn_free(tmp);
+        return dn_error(DN_ERR_IO, "%s: cannot write weights: %s", path, strerror(e));
+    }
+    dn_free(tmp);
+    return DN_OK;
+}
+
+void dn_network_randomize(dn_network *net, uint64_t seed)
+{
+    uint64_t rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (int i = 0; i < net->n; i++) {
+        dn_layer *l = &net->layers[i];
+        if (l->ops->randomize) l->ops->randomize(l, &rng);
+    }
+}

@@ -1,0 +1,342 @@
+/* convolutional.c - [convolutional]: grouped/depthwise 2-D convolution as im2col + GEMM (or a
+ * direct depthwise kernel), inference batch-norm folded into a per-channel scale and shift
+ * (pjreddie's x_hat = (x - mean) / (sqrt(var) + 1e-6)), bias and activation fused in one pass. */
+#include "layer_util.h"
+
+typedef struct conv {
+    int n, size, stride, pad, groups, batch_normalize;
+    dn_activation act;
+    float *weights;          /* (n, c/groups, size, size) */
+    float *biases;           /* (n) */
+    float *scales, *rolling_mean, *rolling_variance; /* (n) each, when batch_normalize */
+    float *fscale, *fshift;  /* (n) folded: y = conv * fscale + fshift */
+    float *x;                /* (batch, outputs) pre-activation, when the activation needs it */
+    int depthwise;           /* c/groups == 1 and n/groups == 1 */
+} conv;
+
+#define BN_EPS .000001f
+
+static void conv_fold(dn_layer *l)
+{
+    conv *p = l->priv;
+    for (int k = 0; k < p->n; k++) {
+        if (p->batch_normalize) {
+            float s = p->scales[k] / (sqrtf(p->rolling_variance[k]) + BN_EPS);
+            p->fscale[k] = s;
+            p->fshift[k] = p->biases[k] - p->rolling_mean[k] * s;
+        } else {
+            p->fscale[k] = 1.f;
+            p->fshift[k] = p->biases[k];
+        }
+    }
+}
+
+static dn_status conv_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
+{
+    conv *p = dn_calloc(1, sizeof *p);
+    if (!p) return DN_ERR_NOMEM;
+    l->priv = p;
+    int pad_flag, padding, dilation;
+    GET_INT("filters", 1, &p->n);
+    GET_INT("size", 1, &p->size);
+    GET_INT("stride", 1, &p->stride);
+    GET_INT("pad", 0, &pad_flag);
+    GET_INT("padding", 0, &padding);
+    GET_INT("groups", 1, &p->groups);
+    GET_INT("batch_normalize", 0, &p->batch_normalize);
+    GET_INT("dilation", 1, &dilation);
+    int unused_i;
+    GET_INT("flipped", 0, &unused_i);
+    GET_INT("binary", 0, &unused_i);
+    if (unused_i) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "binary", "binary convolutions are not supported");
+    GET_INT("xnor", 0, &unused_i);
+    if (unused_i) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "xnor", "xnor convolutions are not supported");
+    dn_status st = layer_activation(cfg, s, l, "logistic", &p->act);
+    if (st != DN_OK) return st;
+    if (p->n < 1 || p->n > DN_MAX_FILTERS)
+        return LAYER_FAIL(DN_ERR_RANGE, "filters", "filters=%d must be in 1..%d", p->n, DN_MAX_FILTERS);
+    if (p->size < 1 || p->size > 64)
+        return LAYER_FAIL(DN_ERR_RANGE, "size", "size=%d must be in 1..64", p->size);
+    if (p->stride < 1 || p->stride > 64)
+        return LAYER_FAIL(DN_ERR_RANGE, "stride", "stride=%d must be in 1..64", p->stride);
+    if (dilation != 1)
+        return LAYER_FAIL(DN_ERR_UNSUPPORTED, "dilation", "dilation=%d is not supported", dilation);
+    if (p->groups < 1 || l->c % p->groups || p->n % p->groups)
+        return LAYER_FAIL(DN_ERR_RANGE, "groups",
+                          "groups=%d must divide both the input channels (%d) and filters (%d)",
+                          p->groups, l->c, p->n);
+    if (padding < 0 || padding > 64) return LAYER_FAIL(DN_ERR_RANGE, "padding", "padding=%d out of range", padding);
+    p->pad = pad_flag ? p->size / 2 : padding;
+    l->out_w = (l->w + 2 * p->pad - p->size) / p->stride + 1;
+    l->out_h = (l->h + 2 * p->pad - p->size) / p->stride + 1;
+    l->out_c = p->n;
+    if (l->w + 2 * p->pad < p->size || l->h + 2 * p->pad < p->size)
+        return LAYER_FAIL(DN_ERR_RANGE, "size", "kernel %d is larger than the padded input %d x %d",
+                          p->size, l->w, l->h);
+    p->depthwise = (l->c / p->groups == 1 && p->n / p->groups == 1);
+    size_t cg = (size_t)(l->c / p->groups);
+    size_t nw = dn_size_mul(dn_size_mul((size_t)p->n, cg, DN_MAX_FLOATS), (size_t)p->size * p->size,
+                            DN_MAX_FLOATS);
+    if (!nw || nw > (1u << 30))
+        return LAYER_FAIL(DN_ERR_RANGE, "filters", "weights of %d x %zu x %d x %d are too many", p->n,
+                          cg, p->size, p->size);
+    l->nweights = (int)nw + p->n * (p->batch_normalize ? 4 : 1);
+    if ((st = layer_alloc_output(l)) != DN_OK) return st;
+    p->weights = dn_alloc_floats(nw, "weights", l->index);
+    p->biases = dn_alloc_floats((size_t)p->n, "biases", l->index);
+    p->fscale = dn_alloc_floats((size_t)p->n, "scales", l->index);
+    p->fshift = dn_alloc_floats((size_t)p->n, "shift", l->index);
+    if (!p->weights || !p->biases || !p->fscale || !p->fshift) return DN_ERR_NOMEM;
+    if (p->batch_normalize) {
+        p->scales = dn_alloc_floats((size_t)p->n, "scales", l->index);
+        p->rolling_mean = dn_alloc_floats((size_t)p->n, "mean", l->index);
+        p->rolling_variance = dn_alloc_floats((size_t)p->n, "variance", l->index);
+        if (!p->scales || !p->rolling_mean || !p->rolling_variance) return DN_ERR_NOMEM;
+        dn_fill(p->scales, (size_t)p->n, 1.f);
+        dn_fill(p->rolling_variance, (size_t)p->n, 1.f);
+    }
+    if (dn_activation_needs_input(p->act)) {
+        p->x = dn_alloc_floats((size_t)l->batch * l->out_c * l->out_h * l->out_w, "x", l->index);
+        if (!p->x) return DN_ERR_NOMEM;
+    }
+    conv_fold(l);
+    if (!p->depthwise && !(p->size == 1 && p->stride == 1 && p->pad == 0))
+        l->workspace = dn_size_mul(cg * p->size * p->size, (size_t)l->out_h * l->out_w, DN_MAX_FLOATS);
+    l->bflops = 2.0 * p->n * p->size * p->size * (double)cg * l->out_h * l->out_w / 1e9;
+    l->spatial = l->out_w > 1 || l->out_h > 1;
+    (void)net;
+    return DN_OK;
+}
+
+typedef struct conv_post_job {
+    dn_layer *l;
+    float *out;  /* (n, ohw) of one image */
+    float *x;    /* pre-activation copy or NULL */
+    const float *in; /* depthwise only: (c, h, w) */
+} conv_post_job;
+
+/* Depthwise convolution of channel k: out (oh, ow) = in_k (h, w) * w_k (size, size). */
+static void depthwise_channel(const dn_layer *l, const conv *p, const float *in, float *out, int k)
+{
+    const int ow = l->out_w, oh = l->out_h, s = p->stride, pad = p->pad, ks = p->size;
+    const float *wk = p->weights + (size_t)k * ks * ks;
+    const float *ik = in + (size_t)k * l->h * l->w;
+    float *ok = out + (size_t)k * oh * ow;
+    for (int i = 0; i < oh * ow; i++) ok[i] = 0.f;
+    for (int kx = 0; kx < ks; kx++) {
+        /* valid ox: 0 <= ox*s + kx - pad < w */
+        int lo = pad - kx > 0 ? (pad - kx + s - 1) / s : 0;
+        int hi = (l->w - 1 + pad - kx);
+        hi = hi < 0 ? -1 : hi / s;
+        if (hi > ow - 1) hi = ow - 1;
+        if (lo > hi) continue;
+        for (int oy = 0; oy < oh; oy++) {
+            float *orow = ok + (size_t)oy * ow;
+            for (int ky = 0; ky < ks; ky++) {
+                int iy = oy * s + ky - pad;
+                if (iy < 0 || iy >= l->h) continue;
+                const float wv = wk[ky * ks + kx];
+                const float *irow = ik + (size_t)iy * l->w + kx - pad;
+                if (s == 1)
+                    for (int ox = lo; ox <= hi; ox++) orow[ox] += wv * irow[ox];
+                else
+                    for (int ox = lo; ox <= hi; ox++) orow[ox] += wv * irow[ox * s];
+            }
+        }
+    }
+}
+
+static void conv_post_task(void *ctx, int ith, int nth)
+{
+    conv_post_job *j = ctx;
+    dn_layer *l = j->l;
+    conv *p = l->priv;
+    int lo, hi;
+    dn_split(p->n, ith, nth, &lo, &hi);
+    const int ohw = l->out_h * l->out_w;
+    for (int k = lo; k < hi; k++) {
+        if (j->in) depthwise_channel(l, p, j->in, j->out, k);
+        float *o = j->out + (size_t)k * ohw;
+        const float sc = p->fscale[k], sh = p->fshift[k];
+        for (int i = 0; i < ohw; i++) o[i] = o[i] * sc + sh;
+        if (j->x) memcpy(j->x + (size_t)k * ohw, o, (size_t)ohw * sizeof(float));
+        if (p->act == DN_ACT_LEAKY)
+            for (int i = 0; i < ohw; i++) o[i] = o[i] > 0 ? o[i] : .1f * o[i];
+        else if (p->act == DN_ACT_RELU)
+            for (int i = 0; i < ohw; i++) o[i] = o[i] > 0 ? o[i] : 0.f;
+        else if (p->act != DN_ACT_LINEAR)
+            for (int i = 0; i < ohw; i++) o[i] = dn_activate1(o[i], p->act);
+    }
+}
+
+static void conv_forward(dn_layer *l, const dn_run *r)
+{
+    conv *p = l->priv;
+    dn_network *net = r->net;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    for (int b = 0; b < l->batch; b++) {
+        const float *in = r->input + (size_t)b * l->inputs;
+        float *out = l->output + (size_t)b * l->outputs;
+        conv_post_job j = {l, out, p->x ? p->x + (size_t)b * l->outputs : NULL, NULL};
+        if (p->depthwise) {
+            j.in = in;
+        } else {
+            for (int g = 0; g < p->groups; g++) {
+                const float *ing = in + (size_t)g * cg * l->h * l->w;
+                const float *B = ing;
+                if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
+                    dn_im2col(net->pool, ing, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h,
+                              l->out_w, net->workspace);
+                    B = net->workspace;
+                }
+                dn_gemm(net->pool, 0, 0, ng, ohw, K, 1.f, p->weights + (size_t)g * ng * K, K, B, ohw,
+                        0.f, out + (size_t)g * ng * ohw, ohw);
+            }
+        }
+        if (dn_pool_size(net->pool) > 1 && (size_t)p->n * ohw * (j.in ? p->size * p->size : 1) > 16384)
+            dn_pool_run(net->pool, conv_post_task, &j);
+        else
+            conv_post_task(&j, 0, 1);
+    }
+}
+
+static void conv_backward(dn_layer *l, const dn_run *r)
+{
+    conv *p = l->priv;
+    dn_network *net = r->net;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    for (int d = 0; d < r->dbatch; d++) {
+        int b = d % l->batch;
+        float *delta = l->delta + (size_t)d * l->outputs;
+        dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
+                    (size_t)l->outputs, p->act, delta);
+        for (int k = 0; k < p->n; k++) {
+            float sc = p->fscale[k];
+            float *dk = delta + (size_t)k * ohw;
+            for (int i = 0; i < ohw; i++) dk[i] *= sc;
+        }
+        if (!r->input_delta) continue;
+        float *din = r->input_delta + (size_t)d * l->inputs;
+        if (p->depthwise) {
+            const int s = p->stride, pad = p->pad, ks = p->size;
+            for (int k = 0; k < p->n; k++) {
+                const float *wk = p->weights + (size_t)k * ks * ks;
+                const float *dk = delta + (size_t)k * ohw;
+                float *ik = din + (size_t)k * l->h * l->w;
+                for (int oy = 0; oy < l->out_h; oy++)
+                    for (int ky = 0; ky < ks; ky++) {
+                        int iy = oy * s + ky - pad;
+                        if (iy < 0 || iy >= l->h) continue;
+                        for (int ox = 0; ox < l->out_w; ox++) {
+                            float g = dk[oy * l->out_w + ox];
+                            for (int kx = 0; kx < ks; kx++) {
+                                int ix = ox * s + kx - pad;
+                                if (ix >= 0 && ix < l->w) ik[iy * l->w + ix] += g * wk[ky * ks + kx];
+                            }
+                        }
+                    }
+            }
+            continue;
+        }
+        for (int g = 0; g < p->groups; g++) {
+            const float *A = p->weights + (size_t)g * ng * K;
+            const float *dg = delta + (size_t)g * ng * ohw;
+            float *ding = din + (size_t)g * cg * l->h * l->w;
+            if (p->size == 1 && p->stride == 1 && p->pad == 0) {
+                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
+            } else {
+                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, net->workspace, ohw);
+                dn_col2im(net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h,
+                          l->out_w, ding);
+            }
+        }
+    }
+}
+
+static dn_status conv_load(dn_layer *l, dn_wreader *r)
+{
+    conv *p = l->priv;
+    size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
+    dn_status st = dn_wread(r, p->biases, (size_t)p->n);
+    if (st == DN_OK && p->batch_normalize) {
+        if ((st = dn_wread(r, p->scales, (size_t)p->n)) == DN_OK &&
+            (st = dn_wread(r, p->rolling_mean, (size_t)p->n)) == DN_OK)
+            st = dn_wread(r, p->rolling_variance, (size_t)p->n);
+    }
+    if (st == DN_OK) st = dn_wread(r, p->weights, nw);
+    conv_fold(l);
+    return st;
+}
+
+static dn_status conv_save(const dn_layer *l, FILE *f)
+{
+    const conv *p = l->priv;
+    size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
+    dn_status st = layer_write(f, p->biases, (size_t)p->n);
+    if (st == DN_OK && p->batch_normalize) {
+        if ((st = layer_write(f, p->scales, (size_t)p->n)) == DN_OK &&
+            (st = layer_write(f, p->rolling_mean, (size_t)p->n)) == DN_OK)
+            st = layer_write(f, p->rolling_variance, (size_t)p->n);
+    }
+    if (st == DN_OK) st = layer_write(f, p->weights, nw);
+    return st;
+}
+
+static void conv_randomize(dn_layer *l, uint64_t *rng)
+{
+    conv *p = l->priv;
+    size_t fan_in = (size_t)(l->c / p->groups) * p->size * p->size;
+    size_t nw = (size_t)p->n * fan_in;
+    layer_rand_normal(rng, p->weights, nw, 0.f, sqrtf(2.f / (float)fan_in));
+    layer_rand_normal(rng, p->biases, (size_t)p->n, 0.f, .1f);
+    if (p->batch_normalize) {
+        layer_rand_uniform(rng, p->scales, (size_t)p->n, .5f, 1.5f);
+        layer_rand_normal(rng, p->rolling_mean, (size_t)p->n, 0.f, .1f);
+        layer_rand_uniform(rng, p->rolling_variance, (size_t)p->n, .5f, 1.5f);
+    }
+    conv_fold(l);
+}
+
+static void conv_describe(const dn_layer *l, char *buf, size_t n)
+{
+    const conv *p = l->priv;
+    char filt[32];
+    if (p->groups > 1)
+        snprintf(filt, sizeof filt, "%4d/%4d", p->n, p->groups);
+    else
+        snprintf(filt, sizeof filt, "%5d", p->n);
+    snprintf(buf, n, "conv  %s %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  %5.3f BFLOPs", filt,
+             p->size, p->size, p->stride, l->w, l->h, l->c, l->out_w, l->out_h, l->out_c, l->bflops);
+}
+
+static void conv_destroy(dn_layer *l)
+{
+    conv *p = l->priv;
+    if (!p) return;
+    dn_free(p->weights);
+    dn_free(p->biases);
+    dn_free(p->scales);
+    dn_free(p->rolling_mean);
+    dn_free(p->rolling_variance);
+    dn_free(p->fscale);
+    dn_free(p->fshift);
+    dn_free(p->x);
+    dn_free(p);
+    l->priv = NULL;
+}
+
+const dn_layer_ops dn_convolutional_ops = {
+    .name = "convolutional",
+    .create = conv_create,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .load_weights = conv_load,
+    .save_weights = conv_save,
+    .randomize = conv_randomize,
+    .describe = conv_describe,
+    .destroy = conv_destroy,
+};

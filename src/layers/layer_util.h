@@ -1,0 +1,42 @@
+/* layer_util.h - small helpers shared by the layer files: reading cfg keys with error
+ * propagation, and the common load/save/randomize of plain float arrays. */
+#ifndef DN_LAYER_UTIL_H
+#define DN_LAYER_UTIL_H
+
+#include "core/core.h"
+
+#include <math.h>
+#include <string.h>
+
+#define GET_INT(key, def, dst)                                                                  \
+    do {                                                                                       \
+        dn_status st_ = dn_sec_int(cfg, s, key, def, dst);                                     \
+        if (st_ != DN_OK) return st_;                                                          \
+    } while (0)
+#define GET_FLOAT(key, def, dst)                                                                \
+    do {                                                                                       \
+        dn_status st_ = dn_sec_float(cfg, s, key, def, dst);                                   \
+        if (st_ != DN_OK) return st_;                                                          \
+    } while (0)
+/* Fails with a message naming cfg path:line of `key`, the layer index and section. */
+#define LAYER_FAIL(code, key, ...)                                                              \
+    layer_fail(code, cfg, s, l, key, __VA_ARGS__)
+
+dn_status layer_fail(dn_status code, const dn_cfg *cfg, const dn_section *s, const dn_layer *l,
+                     const char *key, const char *fmt, ...) DN_PRINTF(6, 7);
+/* Parses the activation key (default def); error names the line. */
+dn_status layer_activation(const dn_cfg *cfg, dn_section *s, const dn_layer *l, const char *def,
+                           dn_activation *out);
+/* Allocates l->output for (batch, outputs) after out_* are set. */
+dn_status layer_alloc_output(dn_layer *l);
+/* Writes n floats; DN_ERR_IO on a short write. */
+dn_status layer_write(FILE *f, const float *x, size_t n);
+/* Fills x with N(mean, sd) or U(lo, hi) samples. */
+void layer_rand_normal(uint64_t *rng, float *x, size_t n, float mean, float sd);
+void layer_rand_uniform(uint64_t *rng, float *x, size_t n, float lo, float hi);
+
+/* Detection helpers shared by [yolo] and [region] (yolo.c). */
+void dn_correct_box(dn_box *b, int im_w, int im_h, int net_w, int net_h, int letterboxed);
+dn_status dn_detection_push(dn_detection **dets, int *n, int *cap, int classes, dn_detection **out);
+
+#endif

@@ -1,0 +1,201 @@
+/* yolo.c - [yolo] (YOLOv3/v4 head): logistic on x, y, objectness and classes (scale_x_y applied
+ * to x, y as AlexeyAB does), and decoding of boxes: x = (col + x)/w, w = exp(tw)*anchor_w/net_w,
+ * confidence = objectness * class probability. Training loss lives with the trainer. */
+#include "layer_util.h"
+
+typedef struct yolo {
+    int n, total, classes;
+    int *mask;      /* (n) anchor indices used by this head */
+    float *anchors; /* (2 * total) */
+    float scale_x_y;
+} yolo;
+
+static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
+{
+    yolo *p = dn_calloc(1, sizeof *p);
+    if (!p) return DN_ERR_NOMEM;
+    l->priv = p;
+    GET_INT("classes", 20, &p->classes);
+    GET_INT("num", 1, &p->total);
+    GET_FLOAT("scale_x_y", 1, &p->scale_x_y);
+    int new_coords;
+    GET_INT("new_coords", 0, &new_coords);
+    if (new_coords) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "new_coords", "new_coords=1 (scaled YOLOv4) is not supported");
+    /* training keys: read so they are known, used by the trainer */
+    static const char *const keys[] = {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
+        "cls_normalizer", "iou_normalizer", "obj_normalizer", "iou_loss", "nms_kind", "beta_nms",
+        "max_delta", "counters_per_class", "label_smooth_eps", "resize", "focal_loss", "max",
+        "objectness_smooth", "track_history_size", "sim_thresh", "dets_for_track",
+        "dets_for_show", "track_ciou_norm", "embedding_layer", "map", "show_details", "uc_normalizer",
+        "iou_thresh_kind", "scale_x_y"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) dn_sec_str(s, keys[i]);
+    if (p->classes < 1 || p->classes > 100000)
+        return LAYER_FAIL(DN_ERR_RANGE, "classes", "classes=%d must be in 1..100000", p->classes);
+    if (p->total < 1 || p->total > 1000) return LAYER_FAIL(DN_ERR_RANGE, "num", "num=%d must be in 1..1000", p->total);
+    int na = 0;
+    dn_status st = dn_sec_float_list(cfg, s, "anchors", &p->anchors, &na);
+    if (st != DN_OK) return st;
+    if (na == 0) {
+        p->anchors = dn_calloc((size_t)2 * p->total, sizeof(float));
+        if (!p->anchors) return DN_ERR_NOMEM;
+        dn_fill(p->anchors, (size_t)2 * p->total, .5f);
+    } else if (na < 2 * p->total) {
+        return LAYER_FAIL(DN_ERR_RANGE, "anchors", "%d anchor values given, num=%d needs %d", na, p->total, 2 * p->total);
+    }
+    if ((st = dn_sec_int_list(cfg, s, "mask", &p->mask, &p->n)) != DN_OK) return st;
+    if (!p->mask) {
+        p->n = p->total;
+        p->mask = dn_calloc((size_t)p->n, sizeof(int));
+        if (!p->mask) return DN_ERR_NOMEM;
+        for (int i = 0; i < p->n; i++) p->mask[i] = i;
+    }
+    for (int i = 0; i < p->n; i++)
+        if (p->mask[i] < 0 || p->mask[i] >= p->total)
+            return LAYER_FAIL(DN_ERR_RANGE, "mask", "mask value %d outside 0..%d", p->mask[i], p->total - 1);
+    if (l->c != p->n * (p->classes + 5))
+        return LAYER_FAIL(DN_ERR_RANGE, "classes",
+                          "the input has %d channels but %d masks x (classes %d + 5) = %d are needed",
+                          l->c, p->n, p->classes, p->n * (p->classes + 5));
+    l->out_w = l->w;
+    l->out_h = l->h;
+    l->out_c = l->c;
+    l->classes = p->classes;
+    (void)net;
+    return layer_alloc_output(l);
+}
+
+static void yolo_forward(dn_layer *l, const dn_run *r)
+{
+    yolo *p = l->priv;
+    const int hw = l->w * l->h;
+    memcpy(l->output, r->input, (size_t)l->batch * l->outputs * sizeof(float));
+    for (int b = 0; b < l->batch; b++)
+        for (int n = 0; n < p->n; n++) {
+            float *o = l->output + (size_t)b * l->outputs + (size_t)n * hw * (p->classes + 5);
+            for (int i = 0; i < 2 * hw; i++) o[i] = dn_logistic(o[i]);
+            if (p->scale_x_y != 1.f)
+                for (int i = 0; i < 2 * hw; i++) o[i] = o[i] * p->scale_x_y - .5f * (p->scale_x_y - 1);
+            for (int i = 4 * hw; i < (p->classes + 5) * hw; i++) o[i] = dn_logistic(o[i]);
+        }
+}
+
+static void yolo_backward(dn_layer *l, const dn_run *r)
+{
+    if (!r->input_delta) return;
+    yolo *p = l->priv;
+    const int hw = l->w * l->h;
+    for (int d = 0; d < r->dbatch; d++) {
+        int b = d % l->batch;
+        for (int n = 0; n < p->n; n++) {
+            size_t off = (size_t)n * hw * (p->classes + 5);
+            const float *o = l->output + (size_t)b * l->outputs + off;
+            const float *dl = l->delta + (size_t)d * l->outputs + off;
+            float *din = r->input_delta + (size_t)d * l->inputs + off;
+            for (int i = 0; i < 2 * hw; i++) {
+                /* o = s*sig - (s-1)/2  =>  sig = (o + (s-1)/2)/s, do/dx = s*sig*(1-sig) */
+                float sg = (o[i] + .5f * (p->scale_x_y - 1)) / p->scale_x_y;
+                din[i] += dl[i] * p->scale_x_y * sg * (1 - sg);
+            }
+            for (int i = 2 * hw; i < 4 * hw; i++) din[i] += dl[i];
+            for (int i = 4 * hw; i < (p->classes + 5) * hw; i++) din[i] += dl[i] * o[i] * (1 - o[i]);
+        }
+    }
+}
+
+/* Maps a box relative to the (letterboxed) network input back to the original image. */
+void dn_correct_box(dn_box *b, int im_w, int im_h, int net_w, int net_h, int letterboxed)
+{
+    int new_w = net_w, new_h = net_h;
+    if (letterboxed) {
+        if ((float)net_w / im_w < (float)net_h / im_h) {
+            new_w = net_w;
+            new_h = (im_h * net_w) / im_w;
+        } else {
+            new_h = net_h;
+            new_w = (im_w * net_h) / im_h;
+        }
+    }
+    b->x = (b->x - (net_w - new_w) / 2. / net_w) / ((float)new_w / net_w);
+    b->y = (b->y - (net_h - new_h) / 2. / net_h) / ((float)new_h / net_h);
+    b->w *= (float)net_w / new_w;
+    b->h *= (float)net_h / new_h;
+}
+
+/* Appends one detection, growing the array. */
+dn_status dn_detection_push(dn_detection **dets, int *n, int *cap, int classes, dn_detection **out)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 64;
+        dn_detection *nd = dn_realloc(*dets, (size_t)nc * sizeof *nd);
+        if (!nd) return DN_ERR_NOMEM;
+        *dets = nd;
+        *cap = nc;
+    }
+    dn_detection *d = &(*dets)[*n];
+    memset(d, 0, sizeof *d);
+    d->prob = dn_calloc((size_t)classes, sizeof(float));
+    if (!d->prob) return DN_ERR_NOMEM;
+    d->classes = classes;
+    (*n)++;
+    *out = d;
+    return DN_OK;
+}
+
+static dn_status yolo_detect(const dn_layer *l, const dn_network *net, int im_w, int im_h, float thresh,
+                             int letterboxed, dn_detection **dets, int *n, int *cap)
+{
+    const yolo *p = l->priv;
+    const int hw = l->w * l->h;
+    for (int i = 0; i < hw; i++) {
+        int row = i / l->w, col = i % l->w;
+        for (int a = 0; a < p->n; a++) {
+            const float *o = l->output + (size_t)a * hw * (p->classes + 5);
+            float obj = o[4 * hw + i];
+            if (!(obj > thresh)) continue;
+            dn_detection *d;
+            dn_status st = dn_detection_push(dets, n, cap, p->classes, &d);
+            if (st != DN_OK) return st;
+            d->bbox.x = (col + o[i]) / l->w;
+            d->bbox.y = (row + o[hw + i]) / l->h;
+            d->bbox.w = expf(o[2 * hw + i]) * p->anchors[2 * p->mask[a]] / net->w;
+            d->bbox.h = expf(o[3 * hw + i]) * p->anchors[2 * p->mask[a] + 1] / net->h;
+            dn_correct_box(&d->bbox, im_w, im_h, net->w, net->h, letterboxed);
+            d->objectness = obj;
+            d->layer = l->index;
+            d->anchor = a;
+            d->cell = i;
+            for (int k = 0; k < p->classes; k++) {
+                float prob = obj * o[(5 + k) * hw + i];
+                d->prob[k] = prob > thresh ? prob : 0;
+            }
+        }
+    }
+    return DN_OK;
+}
+
+static void yolo_describe(const dn_layer *l, char *buf, size_t n)
+{
+    const yolo *p = l->priv;
+    snprintf(buf, n, "yolo     %2d anchors %3d classes %4d x%4d", p->n, p->classes, l->w, l->h);
+}
+
+static void yolo_destroy(dn_layer *l)
+{
+    yolo *p = l->priv;
+    if (p) {
+        dn_free(p->mask);
+        dn_free(p->anchors);
+    }
+    dn_free(p);
+    l->priv = NULL;
+}
+
+const dn_layer_ops dn_yolo_ops = {
+    .name = "yolo",
+    .create = yolo_create,
+    .forward = yolo_forward,
+    .backward = yolo_backward,
+    .describe = yolo_describe,
+    .destroy = yolo_destroy,
+    .detect = yolo_detect,
+};
