@@ -79,7 +79,13 @@ $(BUILD)/tests/header_cxx.o: include/darknet.h
 	@mkdir -p $(dir $@)
 	echo '#include "darknet.h"' | $(CXX) -std=c++11 -Iinclude -Wall -Wextra -x c++ -c - -o $@
 
-tests: $(TEST_BIN) $(BUILD)/tests/header_cxx.o darknet
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libdarknet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libdarknet.a $(LDLIBS) $(LDSAN)
+
+tests: $(TEST_BIN) $(TOOL_BIN) $(BUILD)/tests/header_cxx.o darknet
 
 test: tests
 	BUILD=$(BUILD) bash tests/run.sh

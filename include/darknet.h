@@ -106,8 +106,11 @@ dn_status dn_network_load(const char *cfg_path, const char *weights_path, int ba
 /* Saves weights in Darknet's format (header 0.2.0, 64-bit seen), writing to a temporary file
  * and renaming it, so a failure never leaves a truncated file under `path`. */
 dn_status dn_network_save_weights(const dn_network *net, const char *path);
-/* Fills every weight with seeded pseudo-random values (for tests and conformance runs). */
-void dn_network_randomize(dn_network *net, uint64_t seed);
+/* Fills every weight with seeded pseudo-random values (for tests and conformance runs).
+ * Detection heads then get an objectness prior calibrated on one forward pass of `input`
+ * (batch, c, h, w) - or of uniform noise when input is NULL - so that about 3% of anchors
+ * fire, as in a trained model, instead of all or none. */
+void dn_network_randomize(dn_network *net, uint64_t seed, const float *input);
 void dn_network_free(dn_network *net);
 
 /* Prints Darknet's layer table (index, type, filters, size/stride, input -> output, BFLOPs). */

@@ -1,4 +1,4 @@
-/* weights_cmd.c - `darknet weights random cfg out.weights [-seed s]` writes seeded random
+/* weights_cmd.c - `darknet weights random cfg out.weights [-seed s] [-image calib.png]` writes seeded random
  * weights for a cfg (conformance tests, benchmarks); `darknet weights info cfg weights` loads
  * and reports the header and how much of the file the cfg consumed. */
 #include "app.h"
@@ -10,16 +10,17 @@ int cmd_weights(int argc, char **argv);
 
 int cmd_weights(int argc, char **argv)
 {
-    const char *usage = "darknet weights random <cfg> <out.weights> [-seed s] | darknet weights info <cfg> <weights>";
+    const char *usage = "darknet weights random <cfg> <out.weights> [-seed s] [-image calib.png] | darknet weights info <cfg> <weights>";
     if (argc < 3) {
         fprintf(stderr, "usage: %s\n", usage);
         return APP_USAGE;
     }
     int seed = 1;
-    app_flag flags[] = {{"-seed", 'i', &seed}};
+    const char *calib = NULL;
+    app_flag flags[] = {{"-seed", 'i', &seed}, {"-image", 's', &calib}};
     char *pos[2];
     int np;
-    int rc = app_parse(argc, argv, 3, flags, 1, pos, 2, &np, usage);
+    int rc = app_parse(argc, argv, 3, flags, 2, pos, 2, &np, usage);
     if (rc) return rc;
     if (np < 2) {
         fprintf(stderr, "usage: %s\n", usage);
@@ -28,7 +29,20 @@ int cmd_weights(int argc, char **argv)
     if (!strcmp(argv[2], "random")) {
         dn_network *net = app_load_network(pos[0], NULL, 1);
         if (!net) return APP_FAIL;
-        dn_network_randomize(net, (uint64_t)seed);
+        dn_image im = {0}, sized = {0};
+        if (calib) {
+            dn_status st = dn_image_load(calib, dn_network_channels(net), &im);
+            if (st == DN_OK) st = dn_image_letterbox(&im, dn_network_width(net), dn_network_height(net), &sized);
+            if (st != DN_OK) {
+                app_error("", st);
+                dn_image_free(&im);
+                dn_network_free(net);
+                return APP_FAIL;
+            }
+        }
+        dn_network_randomize(net, (uint64_t)seed, sized.data);
+        dn_image_free(&im);
+        dn_image_free(&sized);
         dn_status st = dn_network_save_weights(net, pos[1]);
         dn_network_free(net);
         if (st != DN_OK) {

@@ -165,6 +165,9 @@ struct dn_layer_ops {
        mapped to an im_w x im_h original, growing *dets (capacity *cap). */
     dn_status (*detect)(const dn_layer *l, const dn_network *net, int im_w, int im_h,
                         float thresh, int letterboxed, dn_detection **dets, int *n, int *cap);
+    /* Detection heads only: after random init, gives the convolution feeding the head (prev)
+       a trained-like objectness prior so random networks yield a realistic number of boxes. */
+    void (*random_prior)(dn_layer *head, dn_layer *prev);
 };
 
 /* The common header of every layer; type-specific state lives in priv. */
@@ -224,6 +227,11 @@ struct dn_network {
 #define DN_MAX_SIDE 16384
 #define DN_MAX_LAYERS 10000
 #define DN_MAX_FILTERS 65536
+
+/* The biases (n) and weights (n, per) of a [convolutional] layer, or NULL for other layers;
+ * call dn_conv_refold after changing them. */
+float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per);
+void dn_conv_refold(dn_layer *l);
 
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);

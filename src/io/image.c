@@ -232,7 +232,8 @@ static int png_decode(png_rd *x)
      * samples stay 16-bit so that 16-bit files load exactly. */
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(x->png);
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(x->png);
-    if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(x->png);
+    if ((type & PNG_COLOR_MASK_ALPHA) || png_get_valid(x->png, x->info, PNG_INFO_tRNS))
+        png_set_strip_alpha(x->png);
     (void)png_set_interlace_handling(x->png);
     png_read_update_info(x->png, x->info);
     int ch = png_get_channels(x->png, x->info);
@@ -303,6 +304,8 @@ typedef struct jpg_err {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     char msg[JMSG_LENGTH_MAX];
+    int eof_ok; /* a single-scan image: running out of data is fatal only if data was missing */
+    int eof;    /* the data ran out (libjpeg then inserts an end marker) */
 } jpg_err;
 
 static void jpg_error_exit(j_common_ptr c)
@@ -312,15 +315,19 @@ static void jpg_error_exit(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
-/* Warnings: a premature end of data (truncated file) is fatal, since libjpeg would otherwise
- * pad the image with gray; the other warnings (stray bytes before a marker, ...) are
- * tolerated as every viewer does. Nothing is printed. */
+/* Warnings. A truncated file is fatal, since libjpeg would pad the image with gray. Running
+ * out of data is tolerated only in a single-scan image whose entropy decoder then never
+ * lacks bits (no JWRN_HIT_MARKER after the end): a file missing just its end-of-image marker,
+ * which every viewer accepts. Other warnings (stray bytes before a marker, ...) are tolerated
+ * too. Nothing is printed. */
 static void jpg_emit_message(j_common_ptr c, int level)
 {
     if (level >= 0) return;
     c->err->num_warnings++;
-    if (c->err->msg_code == JWRN_JPEG_EOF) {
-        jpg_err *e = (jpg_err *)c->err;
+    jpg_err *e = (jpg_err *)c->err;
+    int code = c->err->msg_code;
+    if (code == JWRN_JPEG_EOF) e->eof = 1;
+    if ((code == JWRN_JPEG_EOF && !e->eof_ok) || (code == JWRN_HIT_MARKER && e->eof)) {
         snprintf(e->msg, sizeof e->msg, "unexpected end of data (truncated)");
         longjmp(e->jb, 1);
     }
@@ -363,6 +370,7 @@ static int jpg_decode(jpg_rd *x, const unsigned char *buf, size_t len)
         x->too_large = 1;
         return -1;
     }
+    x->err.eof_ok = !jpeg_has_multiple_scans(&x->d);
     J_COLOR_SPACE cs = x->d.jpeg_color_space;
     if (cs == JCS_GRAYSCALE)
         x->d.out_color_space = JCS_GRAYSCALE;
@@ -712,6 +720,8 @@ void dn_image_resize_into(const dn_image *src, dn_image *dst, float *tmp)
     }
 }
 
+/* out may be src itself: its pixels are then replaced (the old ones freed). On failure *out is
+ * zeroed, unless it is src, which is left intact. */
 dn_status dn_image_resize(const dn_image *src, int w, int h, dn_image *out)
 {
     if (!out) return dn_error(DN_ERR_ARG, "dn_image_resize: NULL output");
@@ -736,6 +746,7 @@ dn_status dn_image_resize(const dn_image *src, int w, int h, dn_image *out)
     }
     dn_image_resize_into(src, &r, tmp);
     dn_free(tmp);
+    if (out == src) dn_free(out->data); /* resizing in place replaces the pixels */
     *out = r;
     return DN_OK;
 }
@@ -765,6 +776,7 @@ void dn_letterbox_geometry(int im_w, int im_h, int net_w, int net_h,
     if (dy) *dy = (int)((net_h - nh) / 2);
 }
 
+/* Like dn_image_resize, out may be src. */
 dn_status dn_image_letterbox(const dn_image *src, int w, int h, dn_image *out)
 {
     if (!out) return dn_error(DN_ERR_ARG, "dn_image_letterbox: NULL output");
@@ -792,6 +804,7 @@ dn_status dn_image_letterbox(const dn_image *src, int w, int h, dn_image *out)
                    rs.data + ((size_t)k * (size_t)nh + (size_t)r) * (size_t)nw,
                    (size_t)nw * sizeof(float));
     dn_image_free(&rs);
+    if (out == src) dn_free(out->data); /* in place replaces the pixels */
     *out = box;
     return DN_OK;
 }

@@ -103,11 +103,26 @@ dn_status dn_network_save_weights(const dn_network *net, const char *path)
     return DN_OK;
 }
 
-void dn_network_randomize(dn_network *net, uint64_t seed)
+void dn_network_randomize(dn_network *net, uint64_t seed, const float *input)
 {
     uint64_t rng = seed * 0x9e3779b97f4a7c15ULL + 1;
     for (int i = 0; i < net->n; i++) {
         dn_layer *l = &net->layers[i];
         if (l->ops->randomize) l->ops->randomize(l, &rng);
     }
+    /* one forward pass on a noise image, then the heads calibrate their objectness prior */
+    int heads = 0;
+    for (int i = 1; i < net->n; i++) heads += net->layers[i].ops->random_prior != NULL;
+    if (!heads) return;
+    if (input) {
+        dn_network_predict(net, input);
+    } else {
+        float *noise = dn_alloc_floats((size_t)net->inputs * net->batch, "input", -1);
+        if (!noise) return;
+        for (size_t k = 0; k < (size_t)net->inputs * net->batch; k++) noise[k] = dn_rng_uniform(&rng);
+        dn_network_predict(net, noise);
+        dn_free(noise);
+    }
+    for (int i = 1; i < net->n; i++)
+        if (net->layers[i].ops->random_prior) net->layers[i].ops->random_prior(&net->layers[i], &net->layers[i - 1]);
 }

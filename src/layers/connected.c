@@ -135,7 +135,7 @@ static dn_status connected_save(const dn_layer *l, FILE *f)
 static void connected_randomize(dn_layer *l, uint64_t *rng)
 {
     connected *p = l->priv;
-    layer_rand_normal(rng, p->weights, (size_t)p->n * l->inputs, 0.f, sqrtf(2.f / (float)l->inputs));
+    layer_rand_normal(rng, p->weights, (size_t)p->n * l->inputs, 0.f, sqrtf(1.f / (float)l->inputs));
     layer_rand_normal(rng, p->biases, (size_t)p->n, 0.f, .1f);
     if (p->batch_normalize) {
         layer_rand_uniform(rng, p->scales, (size_t)p->n, .5f, 1.5f);

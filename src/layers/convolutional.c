@@ -291,7 +291,7 @@ static void conv_randomize(dn_layer *l, uint64_t *rng)
     conv *p = l->priv;
     size_t fan_in = (size_t)(l->c / p->groups) * p->size * p->size;
     size_t nw = (size_t)p->n * fan_in;
-    layer_rand_normal(rng, p->weights, nw, 0.f, sqrtf(2.f / (float)fan_in));
+    layer_rand_normal(rng, p->weights, nw, 0.f, sqrtf(1.f / (float)fan_in));
     layer_rand_normal(rng, p->biases, (size_t)p->n, 0.f, .1f);
     if (p->batch_normalize) {
         layer_rand_uniform(rng, p->scales, (size_t)p->n, .5f, 1.5f);
@@ -328,6 +328,18 @@ static void conv_destroy(dn_layer *l)
     dn_free(p);
     l->priv = NULL;
 }
+
+float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per)
+{
+    if (l->ops->forward != conv_forward) return NULL;
+    conv *p = l->priv;
+    *n = p->n;
+    *per = l->c / p->groups * p->size * p->size;
+    *weights = p->weights;
+    return p->biases;
+}
+
+void dn_conv_refold(dn_layer *l) { conv_fold(l); }
 
 const dn_layer_ops dn_convolutional_ops = {
     .name = "convolutional",

@@ -39,4 +39,7 @@ void layer_rand_uniform(uint64_t *rng, float *x, size_t n, float lo, float hi);
 void dn_correct_box(dn_box *b, int im_w, int im_h, int net_w, int net_h, int letterboxed);
 dn_status dn_detection_push(dn_detection **dets, int *n, int *cap, int classes, dn_detection **out);
 
+void dn_head_prior(dn_layer *head, dn_layer *prev, int nanchors, int per_anchor, float share, float lo,
+                   float hi);
+
 #endif

@@ -138,6 +138,12 @@ static dn_status region_detect(const dn_layer *l, const dn_network *net, int im_
     return DN_OK;
 }
 
+static void region_random_prior(dn_layer *l, dn_layer *prev)
+{
+    region *p = l->priv;
+    dn_head_prior(l, prev, p->n, p->coords + p->classes + 1, .01f, -8.f, 3.f);
+}
+
 static void region_describe(const dn_layer *l, char *buf, size_t n)
 {
     const region *p = l->priv;
@@ -160,4 +166,5 @@ const dn_layer_ops dn_region_ops = {
     .describe = region_describe,
     .destroy = region_destroy,
     .detect = region_detect,
+    .random_prior = region_random_prior,
 };

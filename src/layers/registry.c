@@ -6,7 +6,7 @@
 
 extern const dn_layer_ops dn_convolutional_ops, dn_maxpool_ops, dn_avgpool_ops, dn_connected_ops,
     dn_softmax_ops, dn_dropout_ops, dn_cost_ops, dn_route_ops, dn_shortcut_ops,
-    dn_scale_channels_ops, dn_upsample_ops, dn_reorg_ops, dn_yolo_ops, dn_region_ops;
+    dn_scale_channels_ops, dn_upsample_ops, dn_reorg_ops, dn_yolo_ops, dn_region_ops, dn_crop_ops;
 
 static const struct {
     const char *name;
@@ -26,6 +26,7 @@ static const struct {
     {"reorg", &dn_reorg_ops},
     {"yolo", &dn_yolo_ops},
     {"region", &dn_region_ops},
+    {"crop", &dn_crop_ops},
 };
 
 const dn_layer_ops *dn_layer_ops_find(const char *section)

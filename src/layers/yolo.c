@@ -173,6 +173,46 @@ static dn_status yolo_detect(const dn_layer *l, const dn_network *net, int im_w,
     return DN_OK;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rescales and shifts the objectness rows of the conv feeding a head so that, on the forward
+ * pass just run, the median anchor's objectness logit is `lo` and the top `share` of anchors
+ * lie above `hi`: a trained-like spread (few confident anchors, most near zero). */
+void dn_head_prior(dn_layer *head, dn_layer *prev, int nanchors, int per_anchor, float share, float lo, float hi)
+{
+    int n, per;
+    float *w;
+    float *b = dn_conv_params(prev, &w, &n, &per);
+    const int hw = head->w * head->h;
+    if (!b || n != head->c) return;
+    float *z = dn_malloc((size_t)nanchors * hw * sizeof(float));
+    if (!z) return;
+    for (int a = 0; a < nanchors; a++)
+        for (int i = 0; i < hw; i++)
+            z[a * hw + i] = prev->output[(size_t)(a * per_anchor + 4) * hw + i];
+    qsort(z, (size_t)nanchors * hw, sizeof(float), cmp_float);
+    float z50 = z[(nanchors * hw - 1) / 2], zq = z[(int)((1 - share) * (nanchors * hw - 1))];
+    dn_free(z);
+    float scale = zq > z50 ? (hi - lo) / (zq - z50) : 1.f;
+    for (int a = 0; a < nanchors; a++) {
+        int row = a * per_anchor + 4;
+        for (int k = 0; k < per; k++) w[(size_t)row * per + k] *= scale;
+        /* new logit = scale * (z - b) + b' ; put the median at lo */
+        b[row] = lo - scale * (z50 - b[row]);
+    }
+    dn_conv_refold(prev);
+}
+
+static void yolo_random_prior(dn_layer *l, dn_layer *prev)
+{
+    yolo *p = l->priv;
+    dn_head_prior(l, prev, p->n, p->classes + 5, .01f, -12.f, -4.f);
+}
+
 static void yolo_describe(const dn_layer *l, char *buf, size_t n)
 {
     const yolo *p = l->priv;
@@ -198,4 +238,5 @@ const dn_layer_ops dn_yolo_ops = {
     .describe = yolo_describe,
     .destroy = yolo_destroy,
     .detect = yolo_detect,
+    .random_prior = yolo_random_prior,
 };
