@@ -8,6 +8,7 @@ int cmd_classifier(int argc, char **argv);
 int cmd_detector(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
+int cmd_benchmark(int argc, char **argv);
 
 static void usage(FILE *f)
 {
@@ -16,7 +17,8 @@ static void usage(FILE *f)
             "  classifier predict <data> <cfg> <weights> <image> [-top k]\n"
             "  detector test <data> <cfg> <weights> <image> [-thresh t] [-out name]\n"
             "  detect <cfg> <weights> <image> [-thresh t]\n"
-            "  weights random <cfg> <out> [-seed s] | weights info <cfg> <weights>\n");
+            "  weights random <cfg> <out> [-seed s] | weights info <cfg> <weights>\n"
+            "  benchmark <cfg> [weights] [-n runs] [-threads t]\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "detector")) return cmd_detector(argc, argv);
     if (!strcmp(c, "detect")) return cmd_detect(argc, argv);
     if (!strcmp(c, "weights")) return cmd_weights(argc, argv);
+    if (!strcmp(c, "benchmark")) return cmd_benchmark(argc, argv);
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
         usage(stdout);
         return APP_OK;

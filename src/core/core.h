@@ -233,6 +233,18 @@ struct dn_network {
 float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per);
 void dn_conv_refold(dn_layer *l);
 
+/* Backward pass (backward.c). prepare: delta buffers for layers stop..n-1 sized for dbatch
+ * targets, zeroed. Then the caller seeds deltas (dbatch, outputs) at layer `from` (>= stop) and
+ * dn_network_backward propagates them down: afterwards layers[stop].delta holds, per target,
+ * the gradient of the seeded score with respect to layer stop's output. Layers below stop do no
+ * work; no weight gradients are computed. Needs a forward pass with batch 1 first. */
+dn_status dn_network_backward_prepare(dn_network *net, int stop, int dbatch);
+void dn_network_backward(dn_network *net, int from, int stop, int dbatch);
+
+/* Re-runs the forward pass from layer `start` (its input is layers[start-1].output, or `input`
+ * when start is 0), e.g. after changing a layer's output for finite differences. */
+void dn_network_forward_from(dn_network *net, int start, const float *input);
+
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);
 

@@ -227,6 +227,16 @@ const float *dn_network_predict(dn_network *net, const float *input)
     return net->layers[net->n - 1].output;
 }
 
+void dn_network_forward_from(dn_network *net, int start, const float *input)
+{
+    dn_run r = {net, start == 0 ? input : net->layers[start - 1].output, NULL, 1, 0, 0};
+    for (int i = start; i < net->n; i++) {
+        dn_layer *l = &net->layers[i];
+        l->ops->forward(l, &r);
+        r.input = l->output;
+    }
+}
+
 void dn_network_print(const dn_network *net, FILE *f)
 {
     fprintf(f, "layer     filters    size              input                output\n");

@@ -57,10 +57,7 @@ def dets(refdir, oursdir):
         ra = sorted(a.get(key, []), reverse=True)
         rb = sorted(b.get(key, []), reverse=True)
         used = [False] * len(rb)
-        probs = sorted(x[0] for x in ra + rb)
-        def tied(p):
-            n = sum(1 for q in probs if abs(q - p) <= 2e-6)
-            return n > 2
+        miss_a = []
         for r in ra:
             hit = -1
             for j, o in enumerate(rb):
@@ -71,15 +68,20 @@ def dets(refdir, oursdir):
                     break
             if hit >= 0:
                 used[hit] = True
-            elif r[0] > 0.005 + 2e-4 and not tied(r[0]):
-                bad += 1
-                if bad <= 5:
-                    print(f"dets: reference {key} {r} not found in ours")
-        for j, o in enumerate(rb):
-            if not used[j] and o[0] > 0.005 + 2e-4 and not tied(o[0]):
-                bad += 1
-                if bad <= 5:
-                    print(f"dets: ours {key} {o} not in the reference")
+            elif r[0] > 0.005 + 2e-4:
+                miss_a.append(r)
+        miss_b = [o for j, o in enumerate(rb) if not used[j] and o[0] > 0.005 + 2e-4]
+        # a tie broken differently: one unmatched line on each side with the same confidence
+        for r in list(miss_a):
+            t = next((o for o in miss_b if abs(o[0] - r[0]) <= 2e-6), None)
+            if t is not None:
+                miss_a.remove(r)
+                miss_b.remove(t)
+        for r in miss_a[:3]:
+            print(f"dets: reference {key} {r} not found in ours")
+        for o in miss_b[:3]:
+            print(f"dets: ours {key} {o} not in the reference")
+        bad += len(miss_a) + len(miss_b)
     print(f"dets: {total} reference lines, {bad} unmatched")
     return 1 if bad or total == 0 else 0
 
