@@ -168,6 +168,66 @@ void dn_detections_nms(dn_detection *dets, int count, float iou_thresh);
 void dn_detections_free(dn_detection *dets, int count);
 float dn_box_iou(dn_box a, dn_box b);
 
+/* ---- explanations: Grad-CAM++ and friends ----------------------------------------------- */
+
+typedef enum dn_cam_method {
+    DN_CAM_GRADCAMPP = 0, /* Chattopadhyay et al. 2018, closed form (default) */
+    DN_CAM_GRADCAM,       /* Selvaraju et al.: w_k = mean of the gradient */
+    DN_CAM_XGRADCAM,      /* w_k = sum(g A) / sum(A) */
+    DN_CAM_LAYERCAM,      /* L = relu(sum_k relu(g_k) A_k), pixelwise */
+    DN_CAM_HIRESCAM,      /* L = relu(sum_k g_k A_k), pixelwise */
+    DN_CAM_SCORECAM,      /* gradient-free: one masked forward pass per channel */
+    DN_CAM_EIGENCAM,      /* gradient-free: first principal component of the activations */
+    DN_CAM_COUNT
+} dn_cam_method;
+
+/* What a detection target differentiates (classifier targets always use the class logit). */
+typedef enum dn_cam_score {
+    DN_SCORE_LOGIT = 0, /* objectness logit + class logit (the paper's S, Y = exp(S)) */
+    DN_SCORE_LOGCONF,   /* log(objectness * class probability) */
+    DN_SCORE_CONF,      /* objectness * class probability */
+    DN_SCORE_COUNT
+} dn_cam_score;
+
+const char *dn_cam_method_name(dn_cam_method m);
+/* Returns the method for a name ("gradcampp", "gradcam", ...), or -1. */
+int dn_cam_method_parse(const char *name);
+const char *dn_cam_score_name(dn_cam_score s);
+int dn_cam_score_parse(const char *name);
+
+/* One explanation target. A classifier target names a class (dets NULL). A detector target
+ * sums the scores of `ndets` detections of class `cls`: one for a per-detection map, all of
+ * the class for the multi-instance class map. */
+typedef struct dn_cam_target {
+    int cls;
+    const dn_detection *dets;
+    int ndets;
+} dn_cam_target;
+
+/* The automatic layer: for a classifier the last convolutional layer with a spatial map; for a
+ * detection the last convolutional layer below its head's own 1x1 conv at the head's grid size. */
+int dn_cam_default_layer(const dn_network *net, const dn_detection *det);
+
+/* Computes one map per target at `layer` (negative: counted from the end) after
+ * dn_network_predict(net, input). All targets share that forward pass and one batched backward
+ * pass that stops at `layer`. maps receives (nt, h, w) floats with h, w of the layer's output
+ * (relu'd, not normalised); scores (may be NULL) each target's score. input is read by Score-CAM
+ * only (it runs masked forward passes and restores the network's state afterwards).
+ * Errors: DN_ERR_RANGE for a layer without a spatial map, out of range, or above a target's
+ * head; DN_ERR_ARG for a class out of range. */
+dn_status dn_cam_compute(dn_network *net, int layer, dn_cam_method m, dn_cam_score score,
+                         const dn_cam_target *t, int nt, const float *input, float *maps,
+                         float *scores);
+/* Maps a layer-resolution map back to an im_w x im_h original: bilinear to the network input,
+ * undoing the letterbox, then min-max normalised to [0,1] (all zeros when the map is flat). */
+void dn_cam_to_image(const float *map, int mw, int mh, int net_w, int net_h, int letterboxed,
+                     int im_w, int im_h, float *out);
+/* Jet colour map of v in [0,1]. */
+void dn_colormap_jet(float v, float *r, float *g, float *b);
+/* Blends a jet-coloured map (im_w x im_h, values in [0,1]) over the photo: out = (1-alpha) *
+ * photo + alpha * jet(map). out is allocated. */
+dn_status dn_cam_overlay(const dn_image *photo, const float *map, float alpha, dn_image *out);
+
 /* ---- .data, .names and list files -------------------------------------------------------- */
 
 /* A Darknet key=value options file (.data). */

@@ -168,6 +168,10 @@ struct dn_layer_ops {
     /* Detection heads only: after random init, gives the convolution feeding the head (prev)
        a trained-like objectness prior so random networks yield a realistic number of boxes. */
     void (*random_prior)(dn_layer *head, dn_layer *prev);
+    /* Detection heads only: adds dS/d(head input) for detection d, class cls and score variant
+       into delta_in (inputs); in is the head's input (its logits). Returns S. */
+    float (*seed)(const dn_layer *head, const dn_detection *d, int cls, dn_cam_score score,
+                  const float *in, float *delta_in);
 };
 
 /* The common header of every layer; type-specific state lives in priv. */

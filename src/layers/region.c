@@ -144,6 +144,46 @@ static void region_random_prior(dn_layer *l, dn_layer *prev)
     dn_head_prior(l, prev, p->n, p->coords + p->classes + 1, .01f, -8.f, 3.f);
 }
 
+/* As yolo_seed; with softmax classes the class probability p_k couples every class logit:
+ * d log p_k / d t_j = [j == k] - p_j. */
+static float region_seed(const dn_layer *l, const dn_detection *d, int cls, dn_cam_score score,
+                         const float *in, float *delta_in)
+{
+    const region *p = l->priv;
+    const int hw = l->w * l->h, per = p->coords + p->classes + 1;
+    size_t base = (size_t)d->anchor * per * hw + d->cell;
+    size_t io = base + (size_t)4 * hw, ic = base + (size_t)(5 + cls) * hw;
+    float so = l->output[io], sc = l->output[ic];
+    /* g_obj, g_cls: dS/d t_obj and dS/d log(p_cls) or dS/d t_cls */
+    float g_obj, g_cls, s;
+    switch (score) {
+    case DN_SCORE_LOGCONF:
+        g_obj = 1 - so;
+        g_cls = 1;
+        s = logf(so > 1e-30f ? so : 1e-30f) + logf(sc > 1e-30f ? sc : 1e-30f);
+        break;
+    case DN_SCORE_CONF:
+        g_obj = sc * so * (1 - so);
+        g_cls = so * sc;
+        s = so * sc;
+        break;
+    default:
+        delta_in[io] += 1;
+        delta_in[ic] += 1;
+        return in[io] + in[ic];
+    }
+    delta_in[io] += g_obj;
+    if (!p->softmax) {
+        delta_in[ic] += g_cls * (1 - sc);
+    } else {
+        for (int j = 0; j < p->classes; j++) {
+            size_t ij = base + (size_t)(5 + j) * hw;
+            delta_in[ij] += g_cls * ((j == cls) - l->output[ij]);
+        }
+    }
+    return s;
+}
+
 static void region_describe(const dn_layer *l, char *buf, size_t n)
 {
     const region *p = l->priv;
@@ -167,4 +207,5 @@ const dn_layer_ops dn_region_ops = {
     .destroy = region_destroy,
     .detect = region_detect,
     .random_prior = region_random_prior,
+    .seed = region_seed,
 };

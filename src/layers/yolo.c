@@ -213,6 +213,32 @@ static void yolo_random_prior(dn_layer *l, dn_layer *prev)
     dn_head_prior(l, prev, p->n, p->classes + 5, .01f, -12.f, -4.f);
 }
 
+/* Score of detection d for class cls (DESIGN 3): logit t_obj + t_cls, log(conf) or conf, where
+ * conf = sigmoid(t_obj) * sigmoid(t_cls); adds its gradient w.r.t. the two logits. */
+static float yolo_seed(const dn_layer *l, const dn_detection *d, int cls, dn_cam_score score,
+                       const float *in, float *delta_in)
+{
+    const yolo *p = l->priv;
+    const int hw = l->w * l->h;
+    size_t io = ((size_t)d->anchor * (p->classes + 5) + 4) * hw + d->cell;
+    size_t ic = ((size_t)d->anchor * (p->classes + 5) + 5 + cls) * hw + d->cell;
+    float so = l->output[io], sc = l->output[ic];
+    switch (score) {
+    case DN_SCORE_LOGCONF:
+        delta_in[io] += 1 - so;
+        delta_in[ic] += 1 - sc;
+        return logf(so > 1e-30f ? so : 1e-30f) + logf(sc > 1e-30f ? sc : 1e-30f);
+    case DN_SCORE_CONF:
+        delta_in[io] += sc * so * (1 - so);
+        delta_in[ic] += so * sc * (1 - sc);
+        return so * sc;
+    default:
+        delta_in[io] += 1;
+        delta_in[ic] += 1;
+        return in[io] + in[ic];
+    }
+}
+
 static void yolo_describe(const dn_layer *l, char *buf, size_t n)
 {
     const yolo *p = l->priv;
@@ -239,4 +265,5 @@ const dn_layer_ops dn_yolo_ops = {
     .destroy = yolo_destroy,
     .detect = yolo_detect,
     .random_prior = yolo_random_prior,
+    .seed = yolo_seed,
 };
