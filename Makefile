@@ -51,7 +51,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 all: darknet $(BUILD)/libdarknet.so
 
 darknet: $(BUILD)/darknet
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/darknet: $(APP_OBJ) $(BUILD)/libdarknet.a
 	$(CC) $(OPT) $(LDSAN) -pthread -o $@ $(APP_OBJ) $(BUILD)/libdarknet.a $(LDLIBS)

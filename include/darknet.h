@@ -205,7 +205,8 @@ typedef struct dn_cam_target {
 } dn_cam_target;
 
 /* The automatic layer: for a classifier the last convolutional layer with a spatial map; for a
- * detection the last convolutional layer below its head's own 1x1 conv at the head's grid size. */
+ * detection the first convolution of its head's branch (the run of convolutional layers at the
+ * head's grid size that ends in the head's 1x1 prediction conv). */
 int dn_cam_default_layer(const dn_network *net, const dn_detection *det);
 
 /* Computes one map per target at `layer` (negative: counted from the end) after

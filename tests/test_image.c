@@ -177,6 +177,38 @@ static int write_cmyk_jpeg(const char *path, int w, int h, int r, int g, int b)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Writes a w x h progressive (multi-scan) colour JPEG of a gradient. */
+static int write_progressive_jpeg(const char *path, int w, int h)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    unsigned char row[3 * 256];
+    while (c.next_scanline < c.image_height) {
+        for (int x = 0; x < w && x < 256; x++) {
+            row[3 * x] = (unsigned char)x;
+            row[3 * x + 1] = (unsigned char)(c.next_scanline * 3);
+            row[3 * x + 2] = (unsigned char)((x * 7 + (int)c.next_scanline * 5) & 255);
+        }
+        JSAMPROW rp = row;
+        jpeg_write_scanlines(&c, &rp, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* CRC-32 of PNG chunks (ISO 3309), to forge a valid IHDR. */
 static uint32_t crc32_png(const unsigned char *p, size_t n)
 {
@@ -462,13 +494,38 @@ TEST(load_bad_files)
              load_fails(tpath("trunc.jpg"), DN_ERR_FORMAT);
         if (!ok) printf("  JPEG cut at %zu of %zu\n", cut, nj);
     }
-    /* A JPEG that lacks only its end marker (FF D9) has every pixel: it loads. */
-    if (ok) {
+    /* Every cut in the last bytes of entropy-coded data fails... */
+    for (size_t cut = nj - 66; ok && cut < nj - 2; cut++) {
+        ok = write_bytes(tpath("trunc.jpg"), jpg, cut) == 0 &&
+             load_fails(tpath("trunc.jpg"), DN_ERR_FORMAT);
+        if (!ok) printf("  JPEG cut at %zu of %zu\n", cut, nj);
+    }
+    /* ...but a single-scan JPEG that lacks only its end marker (FF D9) has every pixel, and
+     * loads as in every viewer. */
+    for (size_t cut = nj - 2; ok && cut < nj; cut++) {
         dn_image im;
-        ok = write_bytes(tpath("noeoi.jpg"), jpg, nj - 2) == 0 &&
+        ok = write_bytes(tpath("noeoi.jpg"), jpg, cut) == 0 &&
              dn_image_load(tpath("noeoi.jpg"), 3, &im) == DN_OK && im.h == 30;
         dn_image_free(&im);
     }
+    /* A progressive JPEG cut anywhere, even just before its end marker, fails (a cut at a scan
+     * boundary would otherwise load as a blurred image). */
+    size_t npj = 0;
+    unsigned char *pj = NULL;
+    if (ok) {
+        dn_image im;
+        ok = write_progressive_jpeg(tpath("prog.jpg"), 64, 40) == 0 &&
+             dn_image_load(tpath("prog.jpg"), 0, &im) == DN_OK && im.w == 64 && im.c == 3;
+        dn_image_free(&im);
+        pj = ok ? read_bytes(tpath("prog.jpg"), &npj) : NULL;
+        ok = pj && npj > 100;
+    }
+    for (size_t cut = 3; ok && cut < npj; cut += cut < npj - 40 ? 13 : 1) {
+        ok = write_bytes(tpath("trunc.jpg"), pj, cut) == 0 &&
+             load_fails(tpath("trunc.jpg"), DN_ERR_FORMAT);
+        if (!ok) printf("  progressive JPEG cut at %zu of %zu\n", cut, npj);
+    }
+    free(pj);
     /* A flipped byte in the PNG image data fails its CRC. */
     if (ok) {
         png[np / 2] ^= 0x55;

@@ -9,6 +9,7 @@ int cmd_detector(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
 int cmd_benchmark(int argc, char **argv);
+int cmd_gradcampp(int argc, char **argv);
 
 static void usage(FILE *f)
 {
@@ -17,6 +18,7 @@ static void usage(FILE *f)
             "  classifier predict <data> <cfg> <weights> <image> [-top k]\n"
             "  detector test <data> <cfg> <weights> <image> [-thresh t] [-out name]\n"
             "  detect <cfg> <weights> <image> [-thresh t]\n"
+            "  gradcampp [data] <cfg> <weights> <image> [image ...] [-method m] [-layer n] [-out dir]\n"
             "  weights random <cfg> <out> [-seed s] | weights info <cfg> <weights>\n"
             "  benchmark <cfg> [weights] [-n runs] [-threads t]\n");
 }
@@ -33,6 +35,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "detect")) return cmd_detect(argc, argv);
     if (!strcmp(c, "weights")) return cmd_weights(argc, argv);
     if (!strcmp(c, "benchmark")) return cmd_benchmark(argc, argv);
+    if (!strcmp(c, "gradcampp")) return cmd_gradcampp(argc, argv);
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
         usage(stdout);
         return APP_OK;

@@ -42,13 +42,15 @@ int dn_cam_default_layer(const dn_network *net, const dn_detection *det)
         return -1;
     }
     const dn_layer *head = &net->layers[det->layer];
-    /* the head's own conv is layer - 1; the explanation layer is the conv below it at the
-       head's resolution (the last feature map before the 1x1 prediction) */
-    for (int i = det->layer - 2; i >= 0; i--) {
-        const dn_layer *l = &net->layers[i];
-        if (is_conv(l) && l->out_w == head->w && l->out_h == head->h) return i;
-    }
-    return det->layer - 1;
+    /* The head's branch: the run of convolutions at the head's grid size that ends in the head's
+       own 1x1 prediction conv (layer - 1). Its first conv sees the merged backbone/neck features
+       and, unlike the layers just below the 1x1 prediction (whose gradient is a single cell),
+       receives a gradient spread by the branch's k x k convs. */
+    int i = det->layer - 1;
+    while (i - 1 >= 0 && is_conv(&net->layers[i - 1]) && net->layers[i - 1].out_w == head->w &&
+           net->layers[i - 1].out_h == head->h)
+        i--;
+    return i;
 }
 
 /* The layer whose output is the classifier's logits (the input of the last softmax). */

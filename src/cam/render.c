@@ -22,32 +22,46 @@ static float sample(const float *map, int mw, int mh, float u, float v)
     return a * (1 - fy) + b * fy;
 }
 
-void dn_cam_to_image(const float *map, int mw, int mh, int net_w, int net_h, int letterboxed, int im_w, int im_h,
-                     float *out)
+void dn_cam_resample(const float *map, int mw, int mh, int net_w, int net_h, int letterboxed, int im_w, int im_h,
+                     int normalize, float *out)
 {
     int nw = net_w, nh = net_h, dx = 0, dy = 0;
     if (letterboxed) dn_letterbox_geometry(im_w, im_h, net_w, net_h, &nw, &nh, &dx, &dy);
     /* original pixel centre x + .5 -> network pixel dx + (x + .5) * nw / im_w -> map coordinate */
     const float sx = (float)nw / im_w, sy = (float)nh / im_h;
     const float mx = (float)mw / net_w, my = (float)mh / net_h;
-    float lo = 3.4e38f, hi = -3.4e38f;
     for (int y = 0; y < im_h; y++) {
         float v = (dy + (y + .5f) * sy) * my - .5f;
         for (int x = 0; x < im_w; x++) {
             float u = (dx + (x + .5f) * sx) * mx - .5f;
             float val = sample(map, mw, mh, u, v);
             out[(size_t)y * im_w + x] = val;
-            if (val < lo) lo = val;
-            if (val > hi) hi = val;
         }
     }
     size_t n = (size_t)im_w * im_h;
+    if (normalize) dn_normalize(out, n);
+}
+
+void dn_normalize(float *x, size_t n)
+{
+    float lo = 3.4e38f, hi = -3.4e38f;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+    }
+    float *out = x;
     if (!(hi > lo)) {
         memset(out, 0, n * sizeof(float));
         return;
     }
     float inv = 1.f / (hi - lo);
     for (size_t i = 0; i < n; i++) out[i] = (out[i] - lo) * inv;
+}
+
+void dn_cam_to_image(const float *map, int mw, int mh, int net_w, int net_h, int letterboxed, int im_w, int im_h,
+                     float *out)
+{
+    dn_cam_resample(map, mw, mh, net_w, net_h, letterboxed, im_w, im_h, 1, out);
 }
 
 void dn_colormap_jet(float v, float *r, float *g, float *b)

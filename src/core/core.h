@@ -249,6 +249,12 @@ void dn_network_backward(dn_network *net, int from, int stop, int dbatch);
  * when start is 0), e.g. after changing a layer's output for finite differences. */
 void dn_network_forward_from(dn_network *net, int start, const float *input);
 
+/* Map resampling (cam/render.c): as dn_cam_to_image, normalising only when asked. */
+void dn_cam_resample(const float *map, int mw, int mh, int net_w, int net_h, int letterboxed, int im_w, int im_h,
+                     int normalize, float *out);
+/* Min-max normalises x to [0,1] in place (all zeros when flat). */
+void dn_normalize(float *x, size_t n);
+
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);
 

@@ -4,6 +4,7 @@
  * conformance tests compare against Debian's darknet to 1e-4. */
 #include "core/core.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -679,6 +680,7 @@ dn_status dn_image_save_jpeg(const dn_image *im, const char *path, int quality)
  * term, exactly as Darknet computes it. A side of 1 uses scale 0 (Darknet divides by 0). */
 void dn_image_resize_into(const dn_image *src, dn_image *dst, float *tmp)
 {
+    assert(src->c == dst->c);
     const int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h, nc = src->c;
     const float w_scale = dw > 1 ? (float)(sw - 1) / (float)(dw - 1) : 0.f;
     const float h_scale = dh > 1 ? (float)(sh - 1) / (float)(dh - 1) : 0.f;
