@@ -124,6 +124,8 @@ int dn_network_layers(const dn_network *net);
 dn_task dn_network_task(const dn_network *net);
 /* Number of classes of the output (softmax size or detection classes). */
 int dn_network_classes(const dn_network *net);
+/* The [net] letter_box key (AlexeyAB): 1 when the model was trained on letterboxed input. */
+int dn_network_letterbox(const dn_network *net);
 /* Total BFLOPs of one forward pass of one image. */
 double dn_network_bflops(const dn_network *net);
 

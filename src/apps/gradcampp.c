@@ -17,7 +17,7 @@ int cmd_gradcampp(int argc, char **argv);
 
 typedef struct gc_opts {
     const char *method_s, *target_s, *layers_s, *out;
-    int method, score, top, cls, raw, json, no_letterbox, quiet;
+    int method, score, top, cls, raw, json, no_letterbox, letterbox, quiet;
     float thresh, nms, alpha;
     int layer_given, layer;
     int nlayers, layers[16];
@@ -293,7 +293,12 @@ static int explain_image(dn_network *net, const gc_opts *o, const char *path, ch
         app_error("", st);
         return APP_FAIL;
     }
-    int letter = !o->no_letterbox;
+    /* input geometry: -letterbox / -no_letterbox, else classifiers letterbox (pjreddie's
+       classifier predict) and detectors follow the cfg's letter_box key (default 0: a plain
+       resize, as AlexeyAB's Darknet trains and runs YOLO models; letterbox padding also puts
+       spurious peaks on the image edges of the maps) */
+    int letter = o->letterbox ? 1 : o->no_letterbox ? 0
+                 : dn_network_task(net) == DN_TASK_CLASSIFIER ? 1 : dn_network_letterbox(net);
     st = letter ? dn_image_letterbox(&im, dn_network_width(net), dn_network_height(net), &sized)
                 : dn_image_resize(&im, dn_network_width(net), dn_network_height(net), &sized);
     if (st != DN_OK) {
@@ -636,7 +641,7 @@ int cmd_gradcampp(int argc, char **argv)
     const char *usage =
         "darknet gradcampp [data] <cfg> <weights> <image> [image ...] [-method gradcampp|gradcam|xgradcam|layercam|"
         "hirescam|scorecam|eigencam] [-target logit|logconf|conf] [-layer n | -layers a,b] [-top k] [-class c] "
-        "[-thresh t] [-nms n] [-alpha a] [-out dir] [-raw] [-json] [-no_letterbox]";
+        "[-thresh t] [-nms n] [-alpha a] [-out dir] [-raw] [-json] [-letterbox | -no_letterbox]";
     gc_opts o = {0};
     o.method_s = "gradcampp";
     o.target_s = "logit";
@@ -651,7 +656,7 @@ int cmd_gradcampp(int argc, char **argv)
                         {"-layers", 's', &o.layers_s}, {"-top", 'i', &o.top}, {"-class", 'i', &o.cls},
                         {"-thresh", 'f', &o.thresh}, {"-nms", 'f', &o.nms}, {"-alpha", 'f', &o.alpha},
                         {"-out", 's', &o.out}, {"-raw", 'b', &o.raw}, {"-json", 'b', &o.json},
-                        {"-no_letterbox", 'b', &o.no_letterbox}};
+                        {"-no_letterbox", 'b', &o.no_letterbox}, {"-letterbox", 'b', &o.letterbox}};
     char *pos[1024];
     int np;
     int rc = app_parse(argc, argv, 2, flags, (int)(sizeof flags / sizeof flags[0]), pos, 1024, &np, usage);

@@ -261,6 +261,7 @@ int dn_network_width(const dn_network *net) { return net->w; }
 int dn_network_height(const dn_network *net) { return net->h; }
 int dn_network_channels(const dn_network *net) { return net->c; }
 int dn_network_batch(const dn_network *net) { return net->batch; }
+int dn_network_letterbox(const dn_network *net) { return net->letter_box; }
 int dn_network_layers(const dn_network *net) { return net->n; }
 int dn_network_outputs(const dn_network *net) { return net->layers[net->n - 1].outputs; }
 
