@@ -722,8 +722,11 @@ int cmd_gradcampp(int argc, char **argv)
         nnames = classes;
         fprintf(stderr, "names: none found for %d classes (give a .data file); using class numbers\n", classes);
     }
-    if (o.top == 0) o.top = opts ? dn_options_int(opts, "top", 5) : 5;
-    if (o.top < 1 || o.top > classes) {
+    if (o.top == 0) {
+        o.top = opts ? dn_options_int(opts, "top", 5) : 5;
+        if (o.top > classes) o.top = classes;
+    }
+    if (!detector && (o.top < 1 || o.top > classes)) {
         fprintf(stderr, "darknet: -top %d must be in 1..%d\n", o.top, classes);
         rc = APP_USAGE;
         goto done;

@@ -63,16 +63,17 @@ static int logit_layer(const dn_network *net)
     return i;
 }
 
-/* Seeds the deltas of all targets; returns the highest seeded layer or -1 on error. */
+/* Seeds the deltas of all targets; returns the highest seeded layer, or -1 with *st set. */
 static int seed_targets(dn_network *net, int stop, dn_cam_score score, const dn_cam_target *t, int nt,
-                        float *scores)
+                        float *scores, dn_status *st)
 {
+    *st = DN_ERR_ARG;
     int from = -1;
     if (dn_network_task(net) == DN_TASK_CLASSIFIER) {
         int ll = logit_layer(net);
         dn_layer *l = &net->layers[ll];
         if (ll < stop) {
-            dn_error(DN_ERR_RANGE, "layer %d is above the logits (layer %d)", stop, ll);
+            *st = dn_error(DN_ERR_RANGE, "layer %d is above the logits (layer %d)", stop, ll);
             return -1;
         }
         for (int d = 0; d < nt; d++) {
@@ -99,7 +100,7 @@ static int seed_targets(dn_network *net, int stop, dn_cam_score score, const dn_
                 return -1;
             }
             if (det->layer - 1 < stop) {
-                dn_error(DN_ERR_RANGE, "layer %d is above detection head %d: no gradient reaches it", stop, det->layer);
+                *st = dn_error(DN_ERR_RANGE, "layer %d is above detection head %d: no gradient reaches it", stop, det->layer);
                 return -1;
             }
             dn_layer *in = &net->layers[det->layer - 1];
@@ -117,7 +118,7 @@ static int seed_targets(dn_network *net, int stop, dn_cam_score score, const dn_
  * With leaky activations sum(A) can be negative and the denominator g^2 (2 + sum(A) g) zero or
  * negative; the closed form then has no meaning (alpha must be a non-negative weight), so such
  * pixels get alpha = 0, as do pixels with g = 0. No epsilon is added. */
-static float gradcampp_weight(const float *a, const float *g, int hw)
+float dn_gradcampp_weight(const float *a, const float *g, int hw)
 {
     double sum_a = 0;
     for (int i = 0; i < hw; i++) sum_a += a[i];
@@ -139,7 +140,7 @@ static void cam_from_gradients(dn_cam_method m, const float *A, const float *G, 
         const float *a = A + (size_t)k * hw, *g = G + (size_t)k * hw;
         float w = 0;
         switch (m) {
-        case DN_CAM_GRADCAMPP: w = gradcampp_weight(a, g, hw); break;
+        case DN_CAM_GRADCAMPP: w = dn_gradcampp_weight(a, g, hw); break;
         case DN_CAM_GRADCAM: {
             double s = 0;
             for (int i = 0; i < hw; i++) s += g[i];
@@ -306,8 +307,8 @@ dn_status dn_cam_compute(dn_network *net, int layer, dn_cam_method m, dn_cam_sco
     const int hw = L->out_w * L->out_h;
     dn_status st = dn_network_backward_prepare(net, layer, nt);
     if (st != DN_OK) return st;
-    int from = seed_targets(net, layer, score, t, nt, scores);
-    if (from < 0) return DN_ERR_ARG;
+    int from = seed_targets(net, layer, score, t, nt, scores, &st);
+    if (from < 0) return st;
     if (m == DN_CAM_EIGENCAM) {
         for (int d = 0; d < nt; d++)
             if ((st = eigencam(L->output, L->out_c, hw, maps + (size_t)d * hw)) != DN_OK) return st;

@@ -255,6 +255,9 @@ void dn_cam_resample(const float *map, int mw, int mh, int net_w, int net_h, int
 /* Min-max normalises x to [0,1] in place (all zeros when flat). */
 void dn_normalize(float *x, size_t n);
 
+/* Grad-CAM++ weight of one channel (cam.c): a (hw) activations, g (hw) gradients. */
+float dn_gradcampp_weight(const float *a, const float *g, int hw);
+
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);
 

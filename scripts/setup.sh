@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# setup.sh - installs what the build and the tests need from Debian's packages (run as root or
+# with sudo): compiler, OpenBLAS, libjpeg, libpng, Debian's darknet (the conformance oracle),
+# python3 (test comparators) and hyperfine (benchmarks). Safe to run again.
+set -euo pipefail
+pkgs=(build-essential pkg-config libopenblas-dev libjpeg-dev libpng-dev darknet python3 hyperfine)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all packages present"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
