@@ -21,6 +21,19 @@ dn_status dn_network_backward_prepare(dn_network *net, int stop, int dbatch)
         l->delta = d;
         l->delta_cap = dbatch;
     }
+    /* threads split the targets in the backward pass: one workspace slice each */
+    size_t need = 0;
+    for (int i = stop; i < net->n; i++)
+        if (net->layers[i].workspace > need) need = net->layers[i].workspace;
+    need = dn_size_mul(need ? need : 1, (size_t)dn_pool_size(net->pool), DN_MAX_FLOATS);
+    if (dbatch > 1 && need > net->workspace_size) {
+        float *w = dn_alloc_floats(need, "workspace", -1);
+        if (w) {
+            dn_free(net->workspace);
+            net->workspace = w;
+            net->workspace_size = need;
+        }
+    }
     for (int i = stop; i < net->n; i++)
         memset(net->layers[i].delta, 0, (size_t)net->layers[i].outputs * dbatch * sizeof(float));
     return DN_OK;

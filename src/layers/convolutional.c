@@ -202,58 +202,96 @@ static void conv_forward(dn_layer *l, const dn_run *r)
     }
 }
 
-static void conv_backward(dn_layer *l, const dn_run *r)
+/* Input gradient of depthwise channel k: the adjoint of depthwise_channel. */
+static void depthwise_channel_backward(const dn_layer *l, const conv *p, const float *dk, float *ik, int k)
+{
+    const int ow = l->out_w, oh = l->out_h, s = p->stride, pad = p->pad, ks = p->size;
+    const float *wk = p->weights + (size_t)k * ks * ks;
+    for (int kx = 0; kx < ks; kx++) {
+        int lo = pad - kx > 0 ? (pad - kx + s - 1) / s : 0;
+        int hi = (l->w - 1 + pad - kx);
+        hi = hi < 0 ? -1 : hi / s;
+        if (hi > ow - 1) hi = ow - 1;
+        if (lo > hi) continue;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *drow = dk + (size_t)oy * ow;
+            for (int ky = 0; ky < ks; ky++) {
+                int iy = oy * s + ky - pad;
+                if (iy < 0 || iy >= l->h) continue;
+                const float wv = wk[ky * ks + kx];
+                float *irow = ik + (size_t)iy * l->w + kx - pad;
+                if (s == 1)
+                    for (int ox = lo; ox <= hi; ox++) irow[ox] += wv * drow[ox];
+                else
+                    for (int ox = lo; ox <= hi; ox++) irow[ox * s] += wv * drow[ox];
+            }
+        }
+    }
+}
+
+/* Backward of target d: activation derivative, folded batch-norm scale, then the input gradient
+ * W^T delta (col2im for k x k kernels) into r->input_delta. ws: im2col-sized scratch; pool may
+ * be NULL (the caller already splits targets over threads). */
+static void conv_backward_one(dn_layer *l, const dn_run *r, int d, float *ws, dn_pool *pool)
 {
     conv *p = l->priv;
-    dn_network *net = r->net;
     const int ohw = l->out_h * l->out_w;
     const int cg = l->c / p->groups, ng = p->n / p->groups;
     const int K = cg * p->size * p->size;
-    for (int d = 0; d < r->dbatch; d++) {
-        int b = d % l->batch;
-        float *delta = l->delta + (size_t)d * l->outputs;
-        dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
-                    (size_t)l->outputs, p->act, delta);
-        for (int k = 0; k < p->n; k++) {
-            float sc = p->fscale[k];
-            float *dk = delta + (size_t)k * ohw;
-            for (int i = 0; i < ohw; i++) dk[i] *= sc;
+    int b = d % l->batch;
+    float *delta = l->delta + (size_t)d * l->outputs;
+    dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
+                (size_t)l->outputs, p->act, delta);
+    for (int k = 0; k < p->n; k++) {
+        float sc = p->fscale[k];
+        float *dk = delta + (size_t)k * ohw;
+        for (int i = 0; i < ohw; i++) dk[i] *= sc;
+    }
+    if (!r->input_delta) return;
+    float *din = r->input_delta + (size_t)d * l->inputs;
+    if (p->depthwise) {
+        for (int k = 0; k < p->n; k++)
+            depthwise_channel_backward(l, p, delta + (size_t)k * ohw, din + (size_t)k * l->h * l->w, k);
+        return;
+    }
+    for (int g = 0; g < p->groups; g++) {
+        const float *A = p->weights + (size_t)g * ng * K;
+        const float *dg = delta + (size_t)g * ng * ohw;
+        float *ding = din + (size_t)g * cg * l->h * l->w;
+        if (p->size == 1 && p->stride == 1 && p->pad == 0) {
+            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
+        } else {
+            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, ws, ohw);
+            dn_col2im(ws, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
         }
-        if (!r->input_delta) continue;
-        float *din = r->input_delta + (size_t)d * l->inputs;
-        if (p->depthwise) {
-            const int s = p->stride, pad = p->pad, ks = p->size;
-            for (int k = 0; k < p->n; k++) {
-                const float *wk = p->weights + (size_t)k * ks * ks;
-                const float *dk = delta + (size_t)k * ohw;
-                float *ik = din + (size_t)k * l->h * l->w;
-                for (int oy = 0; oy < l->out_h; oy++)
-                    for (int ky = 0; ky < ks; ky++) {
-                        int iy = oy * s + ky - pad;
-                        if (iy < 0 || iy >= l->h) continue;
-                        for (int ox = 0; ox < l->out_w; ox++) {
-                            float g = dk[oy * l->out_w + ox];
-                            for (int kx = 0; kx < ks; kx++) {
-                                int ix = ox * s + kx - pad;
-                                if (ix >= 0 && ix < l->w) ik[iy * l->w + ix] += g * wk[ky * ks + kx];
-                            }
-                        }
-                    }
-            }
-            continue;
-        }
-        for (int g = 0; g < p->groups; g++) {
-            const float *A = p->weights + (size_t)g * ng * K;
-            const float *dg = delta + (size_t)g * ng * ohw;
-            float *ding = din + (size_t)g * cg * l->h * l->w;
-            if (p->size == 1 && p->stride == 1 && p->pad == 0) {
-                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
-            } else {
-                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, net->workspace, ohw);
-                dn_col2im(net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h,
-                          l->out_w, ding);
-            }
-        }
+    }
+}
+
+typedef struct conv_bwd_job {
+    dn_layer *l;
+    const dn_run *r;
+} conv_bwd_job;
+
+static void conv_backward_task(void *ctx, int ith, int nth)
+{
+    conv_bwd_job *j = ctx;
+    int lo, hi;
+    dn_split(j->r->dbatch, ith, nth, &lo, &hi);
+    float *ws = j->r->net->workspace ? j->r->net->workspace + (size_t)ith * j->l->workspace : NULL;
+    for (int d = lo; d < hi; d++) conv_backward_one(j->l, j->r, d, ws, NULL);
+}
+
+static void conv_backward(dn_layer *l, const dn_run *r)
+{
+    dn_network *net = r->net;
+    int nth = dn_pool_size(net->pool);
+    /* many targets: one thread per slice of targets, each with its own workspace slice (the
+       backward pass sizes the workspace for that); one target: threads inside the GEMMs */
+    if (r->dbatch > 1 && nth > 1 && net->workspace_size >= (size_t)nth * l->workspace) {
+        conv_bwd_job j = {l, r};
+        dn_pool_run(net->pool, conv_backward_task, &j);
+    } else {
+        for (int d = 0; d < r->dbatch; d++) conv_backward_one(l, r, d, net->workspace, net->pool);
     }
 }
 

@@ -55,6 +55,30 @@ static void maxpool_task(void *ctx, int ith, int nth)
     int lo, hi;
     dn_split(l->batch * l->c, ith, nth, &lo, &hi);
     const int off = -p->padding / 2;
+    /* the common 2 x 2 / 2 case without left/top padding: windows are inside the input except
+       the last row/column when the input size is odd */
+    if (p->size == 2 && p->stride == 2 && off == 0 && l->out_w * 2 <= l->w && l->out_h * 2 <= l->h) {
+        for (int bc = lo; bc < hi; bc++) {
+            const float *in = j->in + (size_t)bc * l->h * l->w;
+            float *out = l->output + (size_t)bc * l->out_h * l->out_w;
+            int *idx = p->indexes + (size_t)bc * l->out_h * l->out_w;
+            for (int y = 0; y < l->out_h; y++) {
+                const float *r0 = in + (size_t)(2 * y) * l->w, *r1 = r0 + l->w;
+                for (int x = 0; x < l->out_w; x++) {
+                    int i0 = 2 * x;
+                    float a = r0[i0], b = r0[i0 + 1], c = r1[i0], d = r1[i0 + 1];
+                    int bi = i0;
+                    float best = a;
+                    if (b > best) best = b, bi = i0 + 1;
+                    if (c > best) best = c, bi = l->w + i0;
+                    if (d > best) best = d, bi = l->w + i0 + 1;
+                    out[y * l->out_w + x] = best;
+                    idx[y * l->out_w + x] = 2 * y * l->w + bi;
+                }
+            }
+        }
+        return;
+    }
     for (int bc = lo; bc < hi; bc++) {
         const float *in = j->in + (size_t)bc * l->h * l->w;
         float *out = l->output + (size_t)bc * l->out_h * l->out_w;

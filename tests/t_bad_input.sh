@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# t_bad_input.sh - malformed input to the CLI, table-driven. Each row: a description, the expected
+# exit status (1 bad input, 2 usage, 0 accepted with a warning), a regex the error line must match
+# (it names the file, and for cfgs the line `file:LINE:` or the layer), and the command. For every
+# row: the command finishes within 10 s, stderr has no crash report (Segmentation fault,
+# AddressSanitizer, runtime error), there is exactly one error line ("darknet: ..." that is not a
+# warning; for usage errors the "usage:" line may follow it), and no output file is left behind
+# by a failed command (weights random's out file, detector test's -out image).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+DK=$PWD/darknet
+pass=0; fail=0; skip=0
+if [ ! -x "$DK" ]; then
+    echo "FAIL bad_input: ./darknet is not built"
+    echo "RESULT 0 1 0"; exit 1
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+T=$tmp
+
+# ---- fixtures ----------------------------------------------------------------------------------
+NET='[net]
+width=8
+height=8
+channels=3
+'
+CONV='[convolutional]
+filters=4
+size=3
+stride=1
+pad=1
+activation=leaky
+'
+mk() { printf '%s' "$2" > "$T/$1"; } # name text
+mk good.cfg "$NET
+$CONV
+[convolutional]
+filters=2
+size=1
+stride=1
+activation=linear
+"
+# line numbers below count from 1: [net] is 1-4, blank 5, the first [convolutional] starts at 6
+mk unknown_section.cfg "$NET
+[convolutionall]
+filters=4
+"
+mk no_net.cfg "$CONV"
+mk net_no_width.cfg '[net]
+height=8
+channels=3
+
+'"$CONV"
+mk neg_size.cfg "$NET
+[convolutional]
+filters=4
+size=-3
+stride=1
+pad=1
+activation=leaky
+"
+mk huge_filters.cfg "$NET
+[convolutional]
+filters=100000000
+size=3
+stride=1
+pad=1
+activation=leaky
+"
+mk size0.cfg "$NET
+[convolutional]
+filters=4
+size=0
+stride=1
+activation=leaky
+"
+mk stride0.cfg "$NET
+[convolutional]
+filters=4
+size=3
+stride=0
+pad=1
+activation=leaky
+"
+mk filters0.cfg "$NET
+[convolutional]
+filters=0
+size=3
+stride=1
+pad=1
+activation=leaky
+"
+mk route_later.cfg "$NET
+$CONV
+[route]
+layers=2
+
+$CONV"
+mk route_far.cfg "$NET
+$CONV
+[route]
+layers=-100
+"
+mk shortcut_far.cfg "$NET
+$CONV
+$CONV
+[shortcut]
+from=-50
+activation=linear
+"
+mk shortcut_nofrom.cfg "$NET
+$CONV
+$CONV
+[shortcut]
+activation=linear
+"
+mk bad_act.cfg "$NET
+[convolutional]
+filters=4
+size=3
+stride=1
+pad=1
+activation=leakyy
+"
+mk nonnum.cfg "$NET
+[convolutional]
+filters=4
+size=abc
+stride=1
+pad=1
+activation=leaky
+"
+mk key_first.cfg "width=8
+$NET
+$CONV"
+mk no_equals.cfg "$NET
+[convolutional]
+filters=4
+size 3
+stride=1
+activation=leaky
+"
+mk empty.cfg ""
+# a yolo head needs (classes + 5) * len(mask) channels: 3 * (2 + 5) = 21, we give 20
+mk yolo_channels.cfg '[net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+filters=20
+size=1
+stride=1
+activation=linear
+
+[yolo]
+mask=0,1,2
+anchors=10,14, 23,27, 37,58
+classes=2
+num=3
+'
+mk groups.cfg "$NET
+[convolutional]
+filters=4
+size=3
+stride=1
+pad=1
+groups=2
+activation=leaky
+"
+mk maxpool0.cfg "$NET
+$CONV
+[maxpool]
+size=0
+stride=2
+"
+head -c 2000 /bin/ls > "$T/garbage.cfg"
+mkdir "$T/dir.cfg" "$T/dir.weights"
+
+"$DK" weights random "$T/good.cfg" "$T/good.weights" -seed 5 || { echo "FAIL bad_input: weights random on good.cfg"; echo "RESULT 0 1 0"; exit 1; }
+wsize=$(stat -c %s "$T/good.weights")
+# 4 floats of biases + 4*3*3*3 weights = 112 floats for conv 0, 2 + 2*4 = 10 for conv 1; cut inside conv 1
+head -c $((wsize - 12)) "$T/good.weights" > "$T/trunc.weights"
+: > "$T/zero.weights"
+head -c 20 "$T/good.weights" > "$T/header.weights"
+cp "$T/good.weights" "$T/over.weights"; printf 'EXTRABYTES123456' >> "$T/over.weights"
+
+src=../shared/datasets/darknet-sample-images/dog.jpg
+[ -f "$src" ] || src=/usr/share/darknet/data/dog.jpg
+have_img=1
+if [ -f "$src" ]; then
+    cp "$src" "$T/dog.jpg"
+    "$BUILD"/tests/tools/imgconv "$src" "$T/dog.png" 64 48 || have_img=0
+else
+    have_img=0
+fi
+if [ $have_img = 1 ]; then
+    : > "$T/zero.jpg"
+    jsz=$(stat -c %s "$T/dog.jpg"); psz=$(stat -c %s "$T/dog.png")
+    head -c $((jsz / 3)) "$T/dog.jpg" > "$T/trunc.jpg"
+    head -c $((psz / 2)) "$T/dog.png" > "$T/trunc.png"
+    # keep the JPEG headers (SOI .. up to the first 600 bytes), then seeded random bytes
+    { head -c 600 "$T/dog.jpg"; python3 -c "import random,sys; r=random.Random(3); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(20000)))"; } > "$T/corrupt.jpg"
+    echo "this is not an image" > "$T/text.jpg"
+fi
+# a detector net for detector test (1 class) and a classifier net for classifier predict
+mk det.cfg '[net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+filters=18
+size=1
+stride=1
+activation=linear
+
+[yolo]
+mask=0,1,2
+anchors=10,14, 23,27, 37,58
+classes=1
+num=3
+'
+mk cls.cfg "$NET
+[convolutional]
+filters=3
+size=1
+stride=1
+activation=linear
+
+[avgpool]
+
+[softmax]
+"
+"$DK" weights random "$T/det.cfg" "$T/det.weights" -seed 5 || { echo "FAIL bad_input: weights random on det.cfg"; echo "RESULT 0 1 0"; exit 1; }
+"$DK" weights random "$T/cls.cfg" "$T/cls.weights" -seed 5 || { echo "FAIL bad_input: weights random on cls.cfg"; echo "RESULT 0 1 0"; exit 1; }
+printf 'a\nb\nc\n' > "$T/abc.names"
+printf 'obj\n' > "$T/obj.names"
+printf 'classes=3\nnames=%s\ntop=1\n' "$T/abc.names" > "$T/cls.data"
+printf 'classes=1\nnames=%s\n' "$T/obj.names" > "$T/det.data"
+printf 'classes=1\n' > "$T/nonames.data"
+printf 'classes=1\nnames=%s\n' "$T/missing.names" > "$T/missingnames.data"
+
+# ---- the check ---------------------------------------------------------------------------------
+# row desc expected-rc regex [out-file-that-must-not-exist|-] -- command...
+row() {
+    local desc=$1 want=$2 re=$3 outf=$4; shift 5
+    rm -f "$T/out.weights" "$T/out.jpg"
+    local t0 rc
+    t0=$(date +%s.%N)
+    (cd "$T" && timeout 10 "$@") > "$T/stdout" 2> "$T/stderr"; rc=$?
+    local dt; dt=$(python3 -c "print('%.2f' % ($(date +%s.%N) - $t0))")
+    local errs nerr line why=""
+    errs=$(grep -E '^darknet: ' "$T/stderr" | grep -v '^darknet: warning: ')
+    nerr=$(printf '%s' "$errs" | grep -c '')
+    line=$(printf '%s\n' "$errs" | head -n 1)
+    if [ "$want" -eq 0 ]; then line=$(grep -E '^darknet: warning: ' "$T/stderr" | head -n 1); fi
+    [ -z "$line" ] && [ "$want" -eq 2 ] && line=$(grep -E '^usage: ' "$T/stderr" | head -n 1)
+    if [ $rc -eq 124 ]; then why="did not finish within 10 s"
+    elif grep -qE 'Segmentation fault|AddressSanitizer|runtime error|LeakSanitizer|core dumped' "$T/stderr"; then
+        why="crash report in stderr: $(grep -m1 -E 'Segmentation fault|AddressSanitizer|runtime error|LeakSanitizer|core dumped' "$T/stderr")"
+    elif [ $rc -ge 128 ]; then why="killed by signal $((rc - 128))"
+    elif [ $rc -ne "$want" ]; then why="exit $rc, expected $want"
+    elif [ "$want" -ne 0 ] && [ "$nerr" -gt 1 ]; then why="$nerr error lines, expected one"
+    elif [ -z "$line" ]; then why="no error line in stderr"
+    elif ! printf '%s\n' "$line" | grep -qE -- "$re"; then why="error line does not match /$re/"
+    elif [ "$outf" != - ] && [ "$want" -ne 0 ] && [ -e "$T/$outf" ]; then why="left $outf behind after failing"
+    fi
+    if [ -z "$why" ]; then
+        echo "ok   $desc (exit $rc, ${dt}s): ${line:0:150}"; pass=$((pass + 1))
+    else
+        echo "FAIL $desc: $why"
+        echo "       command: (cd \$tmp && $*)"
+        echo "       stderr:  $(tail -n 3 "$T/stderr" | cut -c1-200 | tr '\n' '|')"
+        fail=$((fail + 1))
+    fi
+}
+ig() { # image test (skip when no sample image)
+    if [ $have_img = 1 ]; then row "$@"; else echo "skip $1: no dog.jpg"; skip=$((skip + 1)); fi
+}
+
+WR="$DK weights random"
+# cfgs (loaded by `weights random CFG out.weights`: nothing may be written on failure)
+row "cfg unknown section"       1 'unknown_section\.cfg:6:.*convolutionall'   out.weights -- $WR unknown_section.cfg out.weights
+row "cfg missing [net]"         1 'no_net\.cfg(:1:|: ).*net'                  out.weights -- $WR no_net.cfg out.weights
+row "cfg [net] without width"   1 'net_no_width\.cfg:1:.*width'               out.weights -- $WR net_no_width.cfg out.weights
+row "cfg negative size"         1 'neg_size\.cfg:(6|9):.*size'                out.weights -- $WR neg_size.cfg out.weights
+row "cfg huge filters"          1 'huge_filters\.cfg:(6|7):.*filters'         out.weights -- $WR huge_filters.cfg out.weights
+row "cfg size=0"                1 'size0\.cfg:(6|8):.*size'                   out.weights -- $WR size0.cfg out.weights
+row "cfg stride=0"              1 'stride0\.cfg:(6|9):.*stride'               out.weights -- $WR stride0.cfg out.weights
+row "cfg filters=0"             1 'filters0\.cfg:(6|7):.*filters'             out.weights -- $WR filters0.cfg out.weights
+row "cfg route to a later layer" 1 'route_later\.cfg:(13|14):.*(layer|route)' out.weights -- $WR route_later.cfg out.weights
+row "cfg route to layer -100"   1 'route_far\.cfg:(13|14):.*(-100|layer)'     out.weights -- $WR route_far.cfg out.weights
+row "cfg shortcut from=-50"     1 'shortcut_far\.cfg:(20|21):.*(-50|from)'    out.weights -- $WR shortcut_far.cfg out.weights
+row "cfg shortcut without from" 1 'shortcut_nofrom\.cfg:20:.*from'            out.weights -- $WR shortcut_nofrom.cfg out.weights
+row "cfg bad activation"        1 'bad_act\.cfg:(6|11):.*leakyy'              out.weights -- $WR bad_act.cfg out.weights
+row "cfg size=abc"              1 'nonnum\.cfg:8:.*abc'                       out.weights -- $WR nonnum.cfg out.weights
+row "cfg key before section"    1 'key_first\.cfg:1:.*width'                  out.weights -- $WR key_first.cfg out.weights
+row "cfg line without ="        1 'no_equals\.cfg:8:.*size'                   out.weights -- $WR no_equals.cfg out.weights
+row "cfg empty file"            1 'empty\.cfg(:[0-9]+)?: .*(empty|no section|\[net\])' out.weights -- $WR empty.cfg out.weights
+row "cfg yolo wrong channels"   1 'yolo_channels\.cfg:(12|[0-9]+):.*(20|21|channel|filters)' out.weights -- $WR yolo_channels.cfg out.weights
+row "cfg groups not dividing"   1 'groups\.cfg:(6|11):.*groups'               out.weights -- $WR groups.cfg out.weights
+row "cfg maxpool size=0"        1 'maxpool0\.cfg:(13|14):.*size'              out.weights -- $WR maxpool0.cfg out.weights
+row "cfg binary garbage"        1 'garbage\.cfg(:[0-9]+)?: '                  out.weights -- $WR garbage.cfg out.weights
+row "cfg is a directory"        1 'dir\.cfg(:[0-9]+)?: .*(director|read|open)' out.weights -- $WR dir.cfg out.weights
+row "cfg missing file"          1 'nothere\.cfg: .*(No such file|open)'       out.weights -- $WR nothere.cfg out.weights
+
+# weights
+WI="$DK weights info"
+row "weights truncated"         1 'trunc\.weights.*layer 1'                   - -- $WI good.cfg trunc.weights
+row "weights zero bytes"        1 'zero\.weights.*(header|short|empty|truncated)' - -- $WI good.cfg zero.weights
+row "weights header only"       1 'header\.weights.*layer 0'                  - -- $WI good.cfg header.weights
+row "weights oversized (warns)" 0 'over\.weights.*16 bytes'                   - -- $WI good.cfg over.weights
+row "weights is a directory"    1 'dir\.weights: .*(director|read|open)'      - -- $WI good.cfg dir.weights
+row "weights missing file"      1 'nothere\.weights: .*(No such file|open)'   - -- $WI good.cfg nothere.weights
+row "detector truncated weights" 1 'trunc\.weights.*layer 1'                  out.jpg -- $DK detector test det.data good.cfg trunc.weights dog.jpg -out out
+
+# images (detector test on a 1-class net, -out out: no out.jpg may be left on failure)
+DT="$DK detector test det.data det.cfg det.weights"
+ig "image zero bytes"           1 'zero\.jpg'                                 out.jpg -- $DT zero.jpg -out out
+ig "image truncated JPEG"       1 'trunc\.jpg'                                out.jpg -- $DT trunc.jpg -out out
+ig "image truncated PNG"        1 'trunc\.png'                                out.jpg -- $DT trunc.png -out out
+ig "image corrupt JPEG"         1 'corrupt\.jpg'                              out.jpg -- $DT corrupt.jpg -out out
+ig "image text named .jpg"      1 'text\.jpg'                                 out.jpg -- $DT text.jpg -out out
+ig "image missing"              1 'nothere\.jpg: .*(No such file|open)'       out.jpg -- $DT nothere.jpg -out out
+ig "image classifier truncated JPEG" 1 'trunc\.jpg'                           - -- $DK classifier predict cls.data cls.cfg cls.weights trunc.jpg
+
+# .data files
+ig "data without names"         1 'names'                                     out.jpg -- $DK detector test nonames.data det.cfg det.weights dog.jpg -out out
+ig "data names file missing"    1 'missing\.names'                            out.jpg -- $DK detector test missingnames.data det.cfg det.weights dog.jpg -out out
+ig "data file missing"          1 'nothere\.data'                             out.jpg -- $DK detector test nothere.data det.cfg det.weights dog.jpg -out out
+
+# flags and arguments
+ig "flag unknown -foo"          2 "'-foo'"                                    out.jpg -- $DT dog.jpg -foo -out out
+ig "flag -thresh abc"           2 "-thresh.*'abc'"                            out.jpg -- $DT dog.jpg -thresh abc -out out
+ig "flag -thresh without value" 2 "-thresh"                                   - -- $DT dog.jpg -thresh
+ig "flag -top 0"                2 '-top 0'                                    - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 0
+ig "flag -top 5000"             2 '-top 5000'                                 - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 5000
+row "args detector test missing positional" 2 'usage: darknet detector test' - -- $DK detector test det.data det.cfg
+row "args classifier predict missing positional" 2 'usage: darknet classifier predict' - -- $DK classifier predict cls.data
+row "args weights info missing positional" 2 'usage: darknet weights'   - -- $DK weights info good.cfg
+row "unknown subcommand"        2 "unknown command 'frobnicate'"             - -- $DK frobnicate
+row "unknown detector command"  2 "unknown detector command 'tset'"          - -- $DK detector tset a b c d
+row "unknown weights command"   2 "(unknown.*'frob'|usage: darknet weights)" - -- $DK weights frob good.cfg x
+row "no arguments"              2 '^usage: darknet'                          - -- $DK
+
+echo "RESULT $pass $fail $skip"
+[ "$fail" -eq 0 ]
