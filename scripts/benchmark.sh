@@ -13,6 +13,7 @@ CFG=/usr/share/darknet/cfg
 M=../shared/models
 IMG=/usr/share/darknet/data/dog.jpg
 [ -f "$IMG" ] || IMG=../shared/datasets/darknet-sample-images/dog.jpg
+IMG=$(readlink -f "$IMG")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 [ -x ./darknet ] || make -j2 >/dev/null
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $TH threads; $(date -u +%F)"
@@ -26,10 +27,11 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 ref_time() { # kind data cfg weights
     local feed
     feed=$(for i in $(seq 0 "$N"); do echo "$IMG"; done)
+    # (in the temp folder: Debian's darknet writes predictions.jpg into the current one)
     if [ "$1" = classifier ]; then
-        printf '%s\n' "$feed" | $REF classifier predict "$2" "$3" "$4" 2>&1 >/dev/null | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
+        (cd "$tmp" && printf '%s\n' "$feed" | $REF classifier predict "$2" "$3" "$4" 2>&1 >/dev/null) | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
     else
-        printf '%s\n' "$feed" | $REF detector test "$2" "$3" "$4" 2>/dev/null | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
+        (cd "$tmp" && printf '%s\n' "$feed" | $REF detector test "$2" "$3" "$4" 2>/dev/null) | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
     fi | tail -n +2 | awk '{print $1 * 1000}' | median
 }
 
@@ -77,7 +79,7 @@ resized "$CFG/yolov3.cfg" 416 416 "$tmp/y3.cfg"
 rss=$( { /usr/bin/time -v ./darknet benchmark "$tmp/y3.cfg" "$tmp/y3.weights" -n 3 -threads "$TH" >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
 echo "peak RSS, yolov3 416 (ours, benchmark of 3 runs): $((rss / 1024)) MiB"
 if [ -x "$REF" ]; then
-    rss=$( { /usr/bin/time -v $REF detector test "$tmp/det.data" "$tmp/y3.cfg" "$tmp/y3.weights" "$IMG" >/dev/null 2>&1; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
+    rss=$( { cd "$tmp" && /usr/bin/time -v $REF detector test "$tmp/det.data" "$tmp/y3.cfg" "$tmp/y3.weights" "$IMG" >/dev/null 2>&1; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
     echo "peak RSS, yolov3 416 (Debian's darknet, detector test): $((rss / 1024)) MiB"
 fi
 if command -v hyperfine >/dev/null && [ -x "$REF" ]; then
