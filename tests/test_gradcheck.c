@@ -335,7 +335,10 @@ TEST(conv_geometry)
 TEST(conv_activations)
 {
     /* Input half-width chosen so the pre-activations reach each function's regimes (|x| > 1 for
-     * hardtan, > 4 for plse, > 6 for relu6, < -2 for hard_mish, several stair steps). */
+     * hardtan, > 4 for plse, > 6 for relu6, < -2 for hard_mish, several stair steps).
+     * stair is not flat almost everywhere: Darknet's stair is floor(x/2) on [2k, 2k+1) but
+     * (x - floor(x)) + floor(x/2) on [2k+1, 2k+2), slope 1 there, and continuous; so it gets the
+     * same finite-difference check as the other piecewise-linear functions. */
     static const struct {
         const char *name;
         float a;

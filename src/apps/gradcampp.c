@@ -186,7 +186,7 @@ static dn_status write_job(const gc_opts *o, const dn_image *photo, gc_job *jb, 
  * layer would need the network; instead the caller passes it. */
 static dn_status write_text_map(const char *path, const float *map, int w, int h)
 {
-    char tmp[4200];
+    char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return dn_error(DN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
@@ -629,7 +629,7 @@ static int names_beside(const char *cfg, char *out, size_t n)
         size_t l = strlen(e->d_name);
         if (l > 6 && !strcmp(e->d_name + l - 6, ".names")) {
             if (found++) break;
-            snprintf(out, n, "%s/%s", dir, e->d_name);
+            if ((size_t)snprintf(out, n, "%s/%s", dir, e->d_name) >= n) found = 2;
         }
     }
     closedir(d);

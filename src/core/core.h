@@ -134,6 +134,13 @@ typedef struct dn_run {
 } dn_run;
 
 
+/* Learning-rate step for dn_layer_ops.update (Darknet's rule: w += lr/batch * (dw - decay*batch*w),
+ * then dw *= momentum; biases and batch-norm scales without decay). */
+typedef struct dn_update {
+    float learning_rate, momentum, decay;
+    int batch;
+} dn_update;
+
 /* A reader over a weights file that tracks the layer being read for error messages. */
 typedef struct dn_wreader {
     FILE *f;
@@ -168,6 +175,12 @@ struct dn_layer_ops {
     /* Detection heads only: after random init, gives the convolution feeding the head (prev)
        a trained-like objectness prior so random networks yield a realistic number of boxes. */
     void (*random_prior)(dn_layer *head, dn_layer *prev);
+    /* Training only (NULL for layers without training state): allocates the buffers training
+       needs (weight gradients, batch-norm statistics, dropout masks). Idempotent. */
+    dn_status (*train_prepare)(dn_layer *l);
+    /* Applies the accumulated weight gradients (SGD with momentum and weight decay, Darknet's
+       rule) and decays them by the momentum. */
+    void (*update)(dn_layer *l, const struct dn_update *u);
     /* Detection heads only: adds dS/d(head input) for detection d, class cls and score variant
        into delta_in (inputs); in is the head's input (its logits). Returns S. */
     float (*seed)(const dn_layer *head, const dn_detection *d, int cls, dn_cam_score score,
@@ -191,6 +204,7 @@ struct dn_layer {
     int spatial;             /* output keeps a spatial map (for CAM layer choice) */
     size_t workspace;        /* floats of shared scratch this layer needs */
     int classes;             /* classes of a softmax/detection layer, else 0 */
+    float cost;              /* training: this layer's loss over the last batch */
     void *priv;
 };
 
@@ -225,7 +239,14 @@ struct dn_network {
     int time_steps;
     /* letterbox preference from [net] (AlexeyAB's key) */
     int letter_box;
+    /* training: ground truth of the current batch, read by the loss layers. Classifiers:
+       (batch, classes) one-hot; detectors: (batch, DN_MAX_BOXES * 5) of x, y, w, h, class with
+       w = 0 ending the list */
+    const float *truth;
+    int truth_size;
+    uint64_t rng; /* training randomness (dropout) */
 };
+#define DN_MAX_BOXES 90
 
 /* Largest input side / layer count / filter count accepted from a cfg. */
 #define DN_MAX_SIDE 16384
@@ -257,6 +278,29 @@ void dn_normalize(float *x, size_t n);
 
 /* Grad-CAM++ weight of one channel (cam.c): a (hw) activations, g (hw) gradients. */
 float dn_gradcampp_weight(const float *a, const float *g, int hw);
+
+/* Training (train.c). prepare: training buffers and full-batch deltas (call once). step: one
+ * forward/backward over a batch (input (batch, c, h, w), truth (batch, truth_size)),
+ * accumulating weight gradients; returns the loss per image. update: applies and decays them.
+ * rate: Darknet's learning rate at batch_num (policy, burn_in). */
+dn_status dn_network_train_prepare(dn_network *net);
+float dn_network_train_step(dn_network *net, const float *input, const float *truth, int truth_size);
+void dn_network_update(dn_network *net, float rate, int batch);
+float dn_network_rate(const dn_network *net, long batch_num);
+
+/* A trainable parameter array and its accumulated update (Darknet's sign: -dLoss/dw summed
+ * over the batch); for tests and tools. */
+typedef struct dn_param {
+    const char *name;
+    float *value, *update;
+    size_t n;
+} dn_param;
+/* Fills out (room for 3) with layer l's trainable parameters; returns how many (0: none). */
+int dn_layer_train_params(dn_layer *l, dn_param *out);
+int dn_connected_train_params(dn_layer *l, dn_param *out);
+/* Recomputes the folded inference constants after parameters were changed directly. */
+void dn_layer_refold(dn_layer *l);
+void dn_connected_refold(dn_layer *l);
 
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);

@@ -10,6 +10,11 @@ typedef struct connected {
     float *biases, *scales, *rolling_mean, *rolling_variance; /* (n) */
     float *fscale, *fshift; /* (n) folded batch-norm + bias */
     float *x;       /* (batch, n) pre-activation when the activation needs it */
+    /* training */
+    float *weight_updates;                /* (n, inputs) */
+    float *bias_updates, *scale_updates;  /* (n) */
+    float *bn_x, *x_norm;                 /* (batch, n) */
+    float *mean, *variance;               /* (n) */
 } connected;
 
 static void connected_fold(dn_layer *l)
@@ -72,6 +77,37 @@ static void connected_forward(dn_layer *l, const dn_run *r)
     connected *p = l->priv;
     dn_gemm(r->net->pool, 0, 1, l->batch, p->n, l->inputs, 1.f, r->input, l->inputs, p->weights,
             l->inputs, 0.f, l->output, p->n);
+    if (r->train && p->batch_normalize) {
+        /* batch statistics over the batch (see convolutional.c) */
+        memcpy(p->bn_x, l->output, (size_t)l->batch * p->n * sizeof(float));
+        for (int k = 0; k < p->n; k++) {
+            double sum = 0, sq = 0;
+            for (int b = 0; b < l->batch; b++) sum += l->output[(size_t)b * p->n + k];
+            double mean = sum / l->batch;
+            for (int b = 0; b < l->batch; b++) {
+                double dlt = l->output[(size_t)b * p->n + k] - mean;
+                sq += dlt * dlt;
+            }
+            double var = l->batch > 1 ? sq / (l->batch - 1) : 0;
+            p->mean[k] = (float)mean;
+            p->variance[k] = (float)var;
+            p->rolling_mean[k] = .99f * p->rolling_mean[k] + .01f * (float)mean;
+            p->rolling_variance[k] = .99f * p->rolling_variance[k] + .01f * (float)var;
+            float inv = 1.f / (sqrtf((float)var) + .000001f);
+            for (int b = 0; b < l->batch; b++) {
+                size_t i = (size_t)b * p->n + k;
+                p->x_norm[i] = (l->output[i] - (float)mean) * inv;
+                l->output[i] = p->x_norm[i] * p->scales[k] + p->biases[k];
+            }
+        }
+        for (int b = 0; b < l->batch; b++) {
+            float *o = l->output + (size_t)b * p->n;
+            if (p->x) memcpy(p->x + (size_t)b * p->n, o, (size_t)p->n * sizeof(float));
+            dn_activate(NULL, o, (size_t)p->n, p->act);
+        }
+        connected_fold(l);
+        return;
+    }
     for (int b = 0; b < l->batch; b++) {
         float *o = l->output + (size_t)b * p->n;
         for (int k = 0; k < p->n; k++) o[k] = o[k] * p->fscale[k] + p->fshift[k];
@@ -80,9 +116,89 @@ static void connected_forward(dn_layer *l, const dn_run *r)
     }
 }
 
+static void connected_backward_train(dn_layer *l, const dn_run *r)
+{
+    connected *p = l->priv;
+    for (int b = 0; b < l->batch; b++)
+        dn_gradient(l->output + (size_t)b * p->n, p->x ? p->x + (size_t)b * p->n : NULL, (size_t)p->n, p->act,
+                    l->delta + (size_t)b * p->n);
+    for (int k = 0; k < p->n; k++) {
+        double sd = 0, sdx = 0;
+        for (int b = 0; b < l->batch; b++) {
+            size_t i = (size_t)b * p->n + k;
+            sd += l->delta[i];
+            if (p->batch_normalize) sdx += l->delta[i] * p->x_norm[i];
+        }
+        p->bias_updates[k] += (float)sd;
+        if (!p->batch_normalize) continue;
+        p->scale_updates[k] += (float)sdx;
+        const float sc = p->scales[k], sv = sqrtf(p->variance[k]), s_ = sv + .000001f;
+        const double M = l->batch > 1 ? l->batch - 1 : 1;
+        double gm = sd * sc / l->batch, gx = 0;
+        for (int b = 0; b < l->batch; b++) {
+            size_t i = (size_t)b * p->n + k;
+            gx += l->delta[i] * sc * (p->bn_x[i] - p->mean[k]);
+        }
+        double coef = sv > 0 ? gx / ((double)s_ * s_ * sv * M) : 0;
+        for (int b = 0; b < l->batch; b++) {
+            size_t i = (size_t)b * p->n + k;
+            l->delta[i] = (float)((l->delta[i] * sc - gm) / s_ - (p->bn_x[i] - p->mean[k]) * coef);
+        }
+    }
+    /* dW (n, inputs) += delta^T (n, batch) * input (batch, inputs) */
+    dn_gemm(r->net->pool, 1, 0, p->n, l->inputs, l->batch, 1.f, l->delta, p->n, r->input, l->inputs, 1.f,
+            p->weight_updates, l->inputs);
+    if (r->input_delta)
+        dn_gemm(r->net->pool, 0, 0, l->batch, l->inputs, p->n, 1.f, l->delta, p->n, p->weights, l->inputs, 1.f,
+                r->input_delta, l->inputs);
+}
+
+static dn_status connected_train_prepare(dn_layer *l)
+{
+    connected *p = l->priv;
+    if (p->weight_updates) return DN_OK;
+    p->weight_updates = dn_alloc_floats((size_t)p->n * l->inputs, "weight updates", l->index);
+    p->bias_updates = dn_alloc_floats((size_t)p->n, "bias updates", l->index);
+    if (!p->weight_updates || !p->bias_updates) return DN_ERR_NOMEM;
+    if (p->batch_normalize) {
+        p->scale_updates = dn_alloc_floats((size_t)p->n, "scale updates", l->index);
+        p->bn_x = dn_alloc_floats((size_t)l->batch * p->n, "bn x", l->index);
+        p->x_norm = dn_alloc_floats((size_t)l->batch * p->n, "x_norm", l->index);
+        p->mean = dn_alloc_floats((size_t)p->n, "mean", l->index);
+        p->variance = dn_alloc_floats((size_t)p->n, "variance", l->index);
+        if (!p->scale_updates || !p->bn_x || !p->x_norm || !p->mean || !p->variance) return DN_ERR_NOMEM;
+    }
+    return DN_OK;
+}
+
+static void connected_update(dn_layer *l, const dn_update *u)
+{
+    connected *p = l->priv;
+    const float lr = u->learning_rate / u->batch;
+    for (int k = 0; k < p->n; k++) {
+        p->biases[k] += lr * p->bias_updates[k];
+        p->bias_updates[k] *= u->momentum;
+        if (p->batch_normalize) {
+            p->scales[k] += lr * p->scale_updates[k];
+            p->scale_updates[k] *= u->momentum;
+        }
+    }
+    size_t nw = (size_t)p->n * l->inputs;
+    for (size_t i = 0; i < nw; i++) {
+        p->weight_updates[i] -= u->decay * u->batch * p->weights[i];
+        p->weights[i] += lr * p->weight_updates[i];
+        p->weight_updates[i] *= u->momentum;
+    }
+    connected_fold(l);
+}
+
 static void connected_backward(dn_layer *l, const dn_run *r)
 {
     connected *p = l->priv;
+    if (r->train) {
+        connected_backward_train(l, r);
+        return;
+    }
     for (int d = 0; d < r->dbatch; d++) {
         int b = d % l->batch;
         float *dl = l->delta + (size_t)d * p->n;
@@ -162,8 +278,31 @@ static void connected_destroy(dn_layer *l)
     dn_free(p->fscale);
     dn_free(p->fshift);
     dn_free(p->x);
+    dn_free(p->weight_updates);
+    dn_free(p->bias_updates);
+    dn_free(p->scale_updates);
+    dn_free(p->bn_x);
+    dn_free(p->x_norm);
+    dn_free(p->mean);
+    dn_free(p->variance);
     dn_free(p);
     l->priv = NULL;
+}
+
+void dn_connected_refold(dn_layer *l)
+{
+    if (l->ops->forward == connected_forward) connected_fold(l);
+}
+
+int dn_connected_train_params(dn_layer *l, dn_param *out)
+{
+    if (l->ops->forward != connected_forward) return 0;
+    connected *p = l->priv;
+    int k = 0;
+    out[k++] = (dn_param){"weights", p->weights, p->weight_updates, (size_t)p->n * l->inputs};
+    out[k++] = (dn_param){"biases", p->biases, p->bias_updates, (size_t)p->n};
+    if (p->batch_normalize) out[k++] = (dn_param){"scales", p->scales, p->scale_updates, (size_t)p->n};
+    return k;
 }
 
 const dn_layer_ops dn_connected_ops = {
@@ -176,4 +315,6 @@ const dn_layer_ops dn_connected_ops = {
     .randomize = connected_randomize,
     .describe = connected_describe,
     .destroy = connected_destroy,
+    .train_prepare = connected_train_prepare,
+    .update = connected_update,
 };

@@ -12,6 +12,11 @@ typedef struct conv {
     float *fscale, *fshift;  /* (n) folded: y = conv * fscale + fshift */
     float *x;                /* (batch, outputs) pre-activation, when the activation needs it */
     int depthwise;           /* c/groups == 1 and n/groups == 1 */
+    /* training (conv_train_prepare) */
+    float *weight_updates;   /* (n, c/groups, size, size) */
+    float *bias_updates, *scale_updates; /* (n) */
+    float *bn_x, *x_norm;    /* (batch, outputs) conv output before / after normalisation */
+    float *mean, *variance;  /* (n) batch statistics */
 } conv;
 
 #define BN_EPS .000001f
@@ -169,6 +174,47 @@ static void conv_post_task(void *ctx, int ith, int nth)
     }
 }
 
+/* Training-mode batch normalisation over (batch, spatial) per channel, as Darknet: unbiased
+ * variance, rolling statistics updated with momentum .99, x_hat = (x - mean)/(sqrt(var) + 1e-6),
+ * then scale, bias and activation. */
+static void conv_bn_train_forward(dn_layer *l)
+{
+    conv *p = l->priv;
+    const int ohw = l->out_h * l->out_w;
+    const size_t N = (size_t)l->batch * ohw;
+    memcpy(p->bn_x, l->output, (size_t)l->batch * l->outputs * sizeof(float));
+    for (int k = 0; k < p->n; k++) {
+        double sum = 0, sq = 0;
+        for (int b = 0; b < l->batch; b++) {
+            const float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
+            for (int i = 0; i < ohw; i++) sum += o[i];
+        }
+        double mean = sum / N;
+        for (int b = 0; b < l->batch; b++) {
+            const float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
+            for (int i = 0; i < ohw; i++) sq += (o[i] - mean) * (o[i] - mean);
+        }
+        double var = N > 1 ? sq / (N - 1) : 0;
+        p->mean[k] = (float)mean;
+        p->variance[k] = (float)var;
+        p->rolling_mean[k] = .99f * p->rolling_mean[k] + .01f * (float)mean;
+        p->rolling_variance[k] = .99f * p->rolling_variance[k] + .01f * (float)var;
+        const float inv = 1.f / (sqrtf((float)var) + BN_EPS);
+        for (int b = 0; b < l->batch; b++) {
+            float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
+            float *xn = p->x_norm + (size_t)b * l->outputs + (size_t)k * ohw;
+            float *xx = p->x ? p->x + (size_t)b * l->outputs + (size_t)k * ohw : NULL;
+            for (int i = 0; i < ohw; i++) {
+                xn[i] = (o[i] - (float)mean) * inv;
+                o[i] = xn[i] * p->scales[k] + p->biases[k];
+                if (xx) xx[i] = o[i];
+                o[i] = dn_activate1(o[i], p->act);
+            }
+        }
+    }
+    conv_fold(l); /* inference constants follow the rolling statistics */
+}
+
 static void conv_forward(dn_layer *l, const dn_run *r)
 {
     conv *p = l->priv;
@@ -195,11 +241,19 @@ static void conv_forward(dn_layer *l, const dn_run *r)
                         0.f, out + (size_t)g * ng * ohw, ohw);
             }
         }
+        if (r->train && p->batch_normalize) {
+            /* batch statistics need every image's convolution first: bias, normalisation and
+               activation follow below */
+            if (j.in)
+                for (int k = 0; k < p->n; k++) depthwise_channel(l, p, in, out, k);
+            continue;
+        }
         if (dn_pool_size(net->pool) > 1 && (size_t)p->n * ohw * (j.in ? p->size * p->size : 1) > 16384)
             dn_pool_run(net->pool, conv_post_task, &j);
         else
             conv_post_task(&j, 0, 1);
     }
+    if (r->train && p->batch_normalize) conv_bn_train_forward(l);
 }
 
 /* Input gradient of depthwise channel k: the adjoint of depthwise_channel. */
@@ -281,8 +335,148 @@ static void conv_backward_task(void *ctx, int ith, int nth)
     for (int d = lo; d < hi; d++) conv_backward_one(j->l, j->r, d, ws, NULL);
 }
 
+/* Training backward for the whole batch (delta has batch images): activation derivative,
+ * batch-norm backward with batch statistics (exact derivative of the forward's
+ * (x - mean)/(sqrt(var) + eps) with the unbiased variance), bias/scale/weight gradients
+ * (accumulated into *_updates in Darknet's sign convention: delta = -dLoss/dOutput), and the
+ * input gradient. */
+static void conv_backward_train(dn_layer *l, const dn_run *r)
+{
+    conv *p = l->priv;
+    dn_network *net = r->net;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    const size_t N = (size_t)l->batch * ohw;
+    for (int b = 0; b < l->batch; b++)
+        dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
+                    (size_t)l->outputs, p->act, l->delta + (size_t)b * l->outputs);
+    for (int k = 0; k < p->n; k++) {
+        double sd = 0, sdx = 0;
+        for (int b = 0; b < l->batch; b++) {
+            const float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
+            const float *xn = p->batch_normalize ? p->x_norm + (size_t)b * l->outputs + (size_t)k * ohw : NULL;
+            for (int i = 0; i < ohw; i++) {
+                sd += dk[i];
+                if (xn) sdx += dk[i] * xn[i];
+            }
+        }
+        p->bias_updates[k] += (float)sd;
+        if (!p->batch_normalize) continue;
+        p->scale_updates[k] += (float)sdx;
+        /* g = delta * scale is dLoss/dx_hat; dx = (g - mean(g))/s - (x - mu) * sum(g (x - mu)) / (s^2 sqrt(v) M) */
+        const float sc = p->scales[k], sv = sqrtf(p->variance[k]), s_ = sv + BN_EPS;
+        const double M = N > 1 ? (double)(N - 1) : 1.0;
+        double gm = sd * sc / N, gx = 0;
+        for (int b = 0; b < l->batch; b++) {
+            const float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
+            const float *xx = p->bn_x + (size_t)b * l->outputs + (size_t)k * ohw;
+            for (int i = 0; i < ohw; i++) gx += dk[i] * sc * (xx[i] - p->mean[k]);
+        }
+        const double coef = sv > 0 ? gx / ((double)s_ * s_ * sv * M) : 0;
+        for (int b = 0; b < l->batch; b++) {
+            float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
+            const float *xx = p->bn_x + (size_t)b * l->outputs + (size_t)k * ohw;
+            for (int i = 0; i < ohw; i++)
+                dk[i] = (float)((dk[i] * sc - gm) / s_ - (xx[i] - p->mean[k]) * coef);
+        }
+    }
+    for (int b = 0; b < l->batch; b++) {
+        const float *in = r->input + (size_t)b * l->inputs;
+        const float *delta = l->delta + (size_t)b * l->outputs;
+        float *din = r->input_delta ? r->input_delta + (size_t)b * l->inputs : NULL;
+        if (p->depthwise) {
+            const int st = p->stride, pad = p->pad, ks = p->size;
+            for (int k = 0; k < p->n; k++) {
+                const float *dk = delta + (size_t)k * ohw, *ik = in + (size_t)k * l->h * l->w;
+                float *wu = p->weight_updates + (size_t)k * ks * ks;
+                for (int ky = 0; ky < ks; ky++)
+                    for (int kx = 0; kx < ks; kx++) {
+                        double acc = 0;
+                        for (int oy = 0; oy < l->out_h; oy++) {
+                            int iy = oy * st + ky - pad;
+                            if (iy < 0 || iy >= l->h) continue;
+                            for (int ox = 0; ox < l->out_w; ox++) {
+                                int ix = ox * st + kx - pad;
+                                if (ix >= 0 && ix < l->w) acc += dk[oy * l->out_w + ox] * ik[iy * l->w + ix];
+                            }
+                        }
+                        wu[ky * ks + kx] += (float)acc;
+                    }
+                if (din) depthwise_channel_backward(l, p, dk, din + (size_t)k * l->h * l->w, k);
+            }
+            continue;
+        }
+        for (int g = 0; g < p->groups; g++) {
+            const float *ing = in + (size_t)g * cg * l->h * l->w;
+            const float *dg = delta + (size_t)g * ng * ohw;
+            const float *B = ing;
+            if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
+                dn_im2col(net->pool, ing, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w,
+                          net->workspace);
+                B = net->workspace;
+            }
+            dn_gemm(net->pool, 0, 1, ng, K, ohw, 1.f, dg, ohw, B, ohw, 1.f, p->weight_updates + (size_t)g * ng * K, K);
+            if (!din) continue;
+            float *ding = din + (size_t)g * cg * l->h * l->w;
+            const float *A = p->weights + (size_t)g * ng * K;
+            if (p->size == 1 && p->stride == 1 && p->pad == 0) {
+                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
+            } else {
+                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, net->workspace, ohw);
+                dn_col2im(net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
+            }
+        }
+    }
+}
+
+static dn_status conv_train_prepare(dn_layer *l)
+{
+    conv *p = l->priv;
+    if (p->weight_updates) return DN_OK;
+    size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
+    size_t no = (size_t)l->batch * l->outputs;
+    p->weight_updates = dn_alloc_floats(nw, "weight updates", l->index);
+    p->bias_updates = dn_alloc_floats((size_t)p->n, "bias updates", l->index);
+    if (!p->weight_updates || !p->bias_updates) return DN_ERR_NOMEM;
+    if (p->batch_normalize) {
+        p->scale_updates = dn_alloc_floats((size_t)p->n, "scale updates", l->index);
+        p->bn_x = dn_alloc_floats(no, "bn x", l->index);
+        p->x_norm = dn_alloc_floats(no, "x_norm", l->index);
+        p->mean = dn_alloc_floats((size_t)p->n, "mean", l->index);
+        p->variance = dn_alloc_floats((size_t)p->n, "variance", l->index);
+        if (!p->scale_updates || !p->bn_x || !p->x_norm || !p->mean || !p->variance) return DN_ERR_NOMEM;
+    }
+    return DN_OK;
+}
+
+static void conv_update(dn_layer *l, const dn_update *u)
+{
+    conv *p = l->priv;
+    size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
+    const float lr = u->learning_rate / u->batch;
+    for (int k = 0; k < p->n; k++) {
+        p->biases[k] += lr * p->bias_updates[k];
+        p->bias_updates[k] *= u->momentum;
+        if (p->batch_normalize) {
+            p->scales[k] += lr * p->scale_updates[k];
+            p->scale_updates[k] *= u->momentum;
+        }
+    }
+    for (size_t i = 0; i < nw; i++) {
+        p->weight_updates[i] -= u->decay * u->batch * p->weights[i];
+        p->weights[i] += lr * p->weight_updates[i];
+        p->weight_updates[i] *= u->momentum;
+    }
+    conv_fold(l);
+}
+
 static void conv_backward(dn_layer *l, const dn_run *r)
 {
+    if (r->train) {
+        conv_backward_train(l, r);
+        return;
+    }
     dn_network *net = r->net;
     int nth = dn_pool_size(net->pool);
     /* many targets: one thread per slice of targets, each with its own workspace slice (the
@@ -363,6 +557,13 @@ static void conv_destroy(dn_layer *l)
     dn_free(p->fscale);
     dn_free(p->fshift);
     dn_free(p->x);
+    dn_free(p->weight_updates);
+    dn_free(p->bias_updates);
+    dn_free(p->scale_updates);
+    dn_free(p->bn_x);
+    dn_free(p->x_norm);
+    dn_free(p->mean);
+    dn_free(p->variance);
     dn_free(p);
     l->priv = NULL;
 }
@@ -379,6 +580,25 @@ float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per)
 
 void dn_conv_refold(dn_layer *l) { conv_fold(l); }
 
+int dn_layer_train_params(dn_layer *l, dn_param *out)
+{
+    int k = 0;
+    if (l->ops->forward == conv_forward) {
+        conv *p = l->priv;
+        out[k++] = (dn_param){"weights", p->weights, p->weight_updates, (size_t)p->n * (l->c / p->groups) * p->size * p->size};
+        out[k++] = (dn_param){"biases", p->biases, p->bias_updates, (size_t)p->n};
+        if (p->batch_normalize) out[k++] = (dn_param){"scales", p->scales, p->scale_updates, (size_t)p->n};
+        return k;
+    }
+    return dn_connected_train_params(l, out);
+}
+
+void dn_layer_refold(dn_layer *l)
+{
+    if (l->ops->forward == conv_forward) conv_fold(l);
+    else dn_connected_refold(l);
+}
+
 const dn_layer_ops dn_convolutional_ops = {
     .name = "convolutional",
     .create = conv_create,
@@ -389,4 +609,6 @@ const dn_layer_ops dn_convolutional_ops = {
     .randomize = conv_randomize,
     .describe = conv_describe,
     .destroy = conv_destroy,
+    .train_prepare = conv_train_prepare,
+    .update = conv_update,
 };

@@ -1,7 +1,13 @@
 /* dropout.c - [dropout] and [cost]: identity at inference (dropout keeps its own copy rather
  * than aliasing its neighbour's buffer; [cost] passes its input through so the network's
- * output is the layer before it, as in Darknet). */
+ * output is the layer before it, as in Darknet). Training: dropout masks and rescales; the
+ * classifier's loss lives in [softmax], so [cost] stays a pass-through. */
 #include "layer_util.h"
+
+typedef struct dropout {
+    float prob;
+    float *rand; /* (batch, inputs) training mask draws */
+} dropout;
 
 static dn_status passthrough_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
 {
@@ -28,8 +34,57 @@ static dn_status passthrough_create(dn_layer *l, dn_network *net, const dn_cfg *
     l->out_h = l->h;
     l->out_c = l->c;
     l->spatial = l->out_w > 1 || l->out_h > 1;
+    if (!strcmp(s->type, "dropout")) {
+        dropout *p = dn_calloc(1, sizeof *p);
+        if (!p) return DN_ERR_NOMEM;
+        GET_FLOAT("probability", .5f, &p->prob);
+        l->priv = p;
+    }
     (void)net;
     return layer_alloc_output(l);
+}
+
+static dn_status dropout_train_prepare(dn_layer *l)
+{
+    dropout *p = l->priv;
+    if (!p->rand) p->rand = dn_alloc_floats((size_t)l->batch * l->inputs, "dropout mask", l->index);
+    return p->rand ? DN_OK : DN_ERR_NOMEM;
+}
+
+/* Training: each input is dropped with probability p, the rest scaled by 1/(1-p). */
+static void dropout_forward(dn_layer *l, const dn_run *r)
+{
+    dropout *p = l->priv;
+    if (!r->train || !p->rand || p->prob <= 0) {
+        memcpy(l->output, r->input, (size_t)l->batch * l->outputs * sizeof(float));
+        return;
+    }
+    const float scale = 1.f / (1.f - p->prob);
+    for (size_t i = 0; i < (size_t)l->batch * l->inputs; i++) {
+        p->rand[i] = dn_rng_uniform(&r->net->rng);
+        l->output[i] = p->rand[i] < p->prob ? 0.f : r->input[i] * scale;
+    }
+}
+
+static void dropout_backward(dn_layer *l, const dn_run *r)
+{
+    dropout *p = l->priv;
+    if (!r->input_delta) return;
+    if (!r->train || !p->rand || p->prob <= 0) {
+        dn_axpy((size_t)r->dbatch * l->inputs, 1.f, l->delta, r->input_delta);
+        return;
+    }
+    const float scale = 1.f / (1.f - p->prob);
+    for (size_t i = 0; i < (size_t)l->batch * l->inputs; i++)
+        if (p->rand[i] >= p->prob) r->input_delta[i] += l->delta[i] * scale;
+}
+
+static void dropout_destroy(dn_layer *l)
+{
+    dropout *p = l->priv;
+    if (p) dn_free(p->rand);
+    dn_free(p);
+    l->priv = NULL;
 }
 
 static void passthrough_forward(dn_layer *l, const dn_run *r)
@@ -55,9 +110,11 @@ static void cost_describe(const dn_layer *l, char *buf, size_t n)
 const dn_layer_ops dn_dropout_ops = {
     .name = "dropout",
     .create = passthrough_create,
-    .forward = passthrough_forward,
-    .backward = passthrough_backward,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
     .describe = dropout_describe,
+    .destroy = dropout_destroy,
+    .train_prepare = dropout_train_prepare,
 };
 
 const dn_layer_ops dn_cost_ops = {

@@ -4,6 +4,7 @@
 #include "layer_util.h"
 
 #include <float.h>
+#include <math.h>
 
 typedef struct softmax {
     int groups;
@@ -50,6 +51,17 @@ static void softmax_forward(dn_layer *l, const dn_run *r)
             out[i] = e;
         }
         for (int i = 0; i < gs; i++) out[i] /= sum;
+    }
+    /* training: cross-entropy against the one-hot truth; delta (Darknet's sign, -dLoss/dlogit)
+       = truth - p, passed unchanged to the logits by the backward pass */
+    const float *truth = r->net->truth;
+    if (r->train && truth && r->net->truth_size == l->inputs) {
+        double cost = 0;
+        for (size_t i = 0; i < (size_t)l->batch * l->inputs; i++) {
+            l->delta[i] = truth[i] - l->output[i];
+            if (truth[i] > 0) cost -= truth[i] * log(l->output[i] > 1e-30f ? l->output[i] : 1e-30f);
+        }
+        l->cost = (float)cost;
     }
 }
 

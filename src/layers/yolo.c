@@ -8,6 +8,7 @@ typedef struct yolo {
     int *mask;      /* (n) anchor indices used by this head */
     float *anchors; /* (2 * total) */
     float scale_x_y;
+    float ignore_thresh;
 } yolo;
 
 static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
@@ -18,6 +19,7 @@ static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn
     GET_INT("classes", 20, &p->classes);
     GET_INT("num", 1, &p->total);
     GET_FLOAT("scale_x_y", 1, &p->scale_x_y);
+    GET_FLOAT("ignore_thresh", .5f, &p->ignore_thresh);
     int new_coords;
     GET_INT("new_coords", 0, &new_coords);
     if (new_coords) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "new_coords", "new_coords=1 (scaled YOLOv4) is not supported");
@@ -64,6 +66,8 @@ static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn
     return layer_alloc_output(l);
 }
 
+static void yolo_loss(dn_layer *l, const dn_network *net);
+
 static void yolo_forward(dn_layer *l, const dn_run *r)
 {
     yolo *p = l->priv;
@@ -77,12 +81,88 @@ static void yolo_forward(dn_layer *l, const dn_run *r)
                 for (int i = 0; i < 2 * hw; i++) o[i] = o[i] * p->scale_x_y - .5f * (p->scale_x_y - 1);
             for (int i = 4 * hw; i < (p->classes + 5) * hw; i++) o[i] = dn_logistic(o[i]);
         }
+    if (r->train && r->net->truth) yolo_loss(l, r->net);
+}
+
+/* Training loss (pjreddie's YOLOv3 rule, Darknet's sign: delta = target - output): every
+ * anchor's objectness is pushed to 0 unless its box overlaps a truth by more than ignore_thresh;
+ * each truth is assigned to the cell it falls in and the anchor (of all heads) whose shape fits
+ * it best; if that anchor is in this head: box deltas scaled by 2 - w*h, objectness 1, classes
+ * one-hot. The deltas go to the logits unchanged (the logistic's derivative is left out, as in
+ * Darknet). cost = |delta|^2. */
+static void yolo_loss(dn_layer *l, const dn_network *net)
+{
+    yolo *p = l->priv;
+    const int hw = l->w * l->h, per = p->classes + 5;
+    const float *truth = net->truth;
+    memset(l->delta, 0, (size_t)l->batch * l->outputs * sizeof(float));
+    for (int b = 0; b < l->batch; b++) {
+        const float *tb = truth + (size_t)b * net->truth_size;
+        float *o = l->output + (size_t)b * l->outputs, *d = l->delta + (size_t)b * l->outputs;
+        for (int a = 0; a < p->n; a++)
+            for (int i = 0; i < hw; i++) {
+                size_t base = (size_t)a * per * hw + i;
+                dn_box pred = {(i % l->w + o[base]) / l->w, (i / l->w + o[base + hw]) / l->h,
+                               expf(o[base + 2 * hw]) * p->anchors[2 * p->mask[a]] / net->w,
+                               expf(o[base + 3 * hw]) * p->anchors[2 * p->mask[a] + 1] / net->h};
+                float best = 0;
+                for (int t = 0; t < DN_MAX_BOXES && tb[t * 5 + 2] > 0; t++) {
+                    dn_box tr = {tb[t * 5], tb[t * 5 + 1], tb[t * 5 + 2], tb[t * 5 + 3]};
+                    float iou = dn_box_iou(pred, tr);
+                    if (iou > best) best = iou;
+                }
+                d[base + 4 * hw] = best > p->ignore_thresh ? 0 : 0 - o[base + 4 * hw];
+            }
+        for (int t = 0; t < DN_MAX_BOXES && tb[t * 5 + 2] > 0; t++) {
+            dn_box tr = {tb[t * 5], tb[t * 5 + 1], tb[t * 5 + 2], tb[t * 5 + 3]};
+            int cls = (int)tb[t * 5 + 4];
+            int col = (int)(tr.x * l->w), row = (int)(tr.y * l->h);
+            if (col < 0 || col >= l->w || row < 0 || row >= l->h || cls < 0 || cls >= p->classes) continue;
+            int best_n = 0;
+            float best = 0;
+            for (int n = 0; n < p->total; n++) {
+                dn_box an = {0, 0, p->anchors[2 * n] / net->w, p->anchors[2 * n + 1] / net->h};
+                dn_box ts = {0, 0, tr.w, tr.h};
+                float iou = dn_box_iou(an, ts);
+                if (iou > best) {
+                    best = iou;
+                    best_n = n;
+                }
+            }
+            int a = -1;
+            for (int k = 0; k < p->n; k++)
+                if (p->mask[k] == best_n) a = k;
+            if (a < 0) continue;
+            size_t base = (size_t)a * per * hw + (size_t)row * l->w + col;
+            float scale = 2 - tr.w * tr.h;
+            float tx = tr.x * l->w - col, ty = tr.y * l->h - row;
+            float tw = logf(tr.w * net->w / p->anchors[2 * best_n]), th = logf(tr.h * net->h / p->anchors[2 * best_n + 1]);
+            d[base] = scale * (tx - o[base]);
+            d[base + hw] = scale * (ty - o[base + hw]);
+            d[base + 2 * hw] = scale * (tw - o[base + 2 * hw]);
+            d[base + 3 * hw] = scale * (th - o[base + 3 * hw]);
+            d[base + 4 * hw] = 1 - o[base + 4 * hw];
+            size_t ci = base + (size_t)5 * hw;
+            if (d[ci + (size_t)cls * hw] != 0) {
+                d[ci + (size_t)cls * hw] = 1 - o[ci + (size_t)cls * hw];
+            } else {
+                for (int k = 0; k < p->classes; k++) d[ci + (size_t)k * hw] = (k == cls) - o[ci + (size_t)k * hw];
+            }
+        }
+    }
+    double cost = 0;
+    for (size_t i = 0; i < (size_t)l->batch * l->outputs; i++) cost += (double)l->delta[i] * l->delta[i];
+    l->cost = (float)cost;
 }
 
 static void yolo_backward(dn_layer *l, const dn_run *r)
 {
     if (!r->input_delta) return;
     yolo *p = l->priv;
+    if (r->train) {
+        dn_axpy((size_t)l->batch * l->inputs, 1.f, l->delta, r->input_delta);
+        return;
+    }
     const int hw = l->w * l->h;
     for (int d = 0; d < r->dbatch; d++) {
         int b = d % l->batch;

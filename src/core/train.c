@@ -1,0 +1,78 @@
+/* train.c - one training step (forward with batch statistics and the loss layers' deltas,
+ * backward through every layer with weight gradients), the SGD update, and Darknet's
+ * learning-rate policies (constant, step, steps, exp, poly, sig, with burn_in). */
+#include "core.h"
+
+#include <math.h>
+#include <string.h>
+
+dn_status dn_network_train_prepare(dn_network *net)
+{
+    for (int i = 0; i < net->n; i++) {
+        dn_layer *l = &net->layers[i];
+        if (!strcmp(l->ops->name, "region"))
+            return dn_error(DN_ERR_UNSUPPORTED, "%s: layer %d: training [region] is not supported", net->cfg_path, i);
+        if (l->ops->train_prepare) {
+            dn_status st = l->ops->train_prepare(l);
+            if (st != DN_OK) return st;
+        }
+    }
+    if (!net->rng) net->rng = 0x5eed;
+    return dn_network_backward_prepare(net, 0, net->batch);
+}
+
+float dn_network_train_step(dn_network *net, const float *input, const float *truth, int truth_size)
+{
+    for (int i = 0; i < net->n; i++)
+        memset(net->layers[i].delta, 0, (size_t)net->layers[i].outputs * net->batch * sizeof(float));
+    net->truth = truth;
+    net->truth_size = truth_size;
+    dn_run r = {net, input, NULL, net->batch, 1, 0};
+    for (int i = 0; i < net->n; i++) {
+        dn_layer *l = &net->layers[i];
+        l->cost = 0;
+        l->ops->forward(l, &r);
+        r.input = l->output;
+    }
+    for (int i = net->n - 1; i >= 0; i--) {
+        dn_layer *l = &net->layers[i];
+        r.input = i ? net->layers[i - 1].output : input;
+        r.input_delta = i ? net->layers[i - 1].delta : NULL;
+        l->ops->backward(l, &r);
+    }
+    double cost = 0;
+    for (int i = 0; i < net->n; i++) cost += net->layers[i].cost;
+    net->truth = NULL;
+    return (float)(cost / net->batch);
+}
+
+float dn_network_rate(const dn_network *net, long batch_num)
+{
+    const float lr = net->learning_rate;
+    if (batch_num < net->burn_in) return lr * powf((float)batch_num / net->burn_in, net->power);
+    switch (net->policy) {
+    case 1: return lr * powf(net->scale, (float)(batch_num / (net->step > 0 ? net->step : 1)));
+    case 2: return lr * powf(net->gamma, (float)batch_num);
+    case 3: {
+        float f = net->max_batches > 0 ? 1.f - (float)batch_num / net->max_batches : 1.f;
+        return lr * powf(f > 0 ? f : 0, net->power);
+    }
+    case 4: {
+        float rate = lr;
+        for (int i = 0; i < net->num_steps; i++) {
+            if (net->steps[i] > batch_num) return rate;
+            rate *= net->scales[i];
+        }
+        return rate;
+    }
+    case 5: return lr * (1.f / (1.f + expf(net->gamma * (batch_num - net->step))));
+    default: return lr;
+    }
+}
+
+void dn_network_update(dn_network *net, float rate, int batch)
+{
+    dn_update u = {rate, net->momentum, net->decay, batch};
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i].ops->update) net->layers[i].ops->update(&net->layers[i], &u);
+}

@@ -1,0 +1,184 @@
+/* test_train.c - training: weight gradients (weights, biases, batch-norm scales of
+ * [convolutional] and [connected], with batch statistics) against central finite differences of
+ * the softmax cross-entropy; the learning-rate policies; and a small network learning a toy task. */
+#include "core/core.h"
+#include "harness.h"
+
+#include <stdlib.h>
+
+static char tmpdir[] = "/tmp/dn_test_train_XXXXXX";
+
+static dn_network *build(const char *name, const char *text, int batch)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.cfg", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return NULL;
+    fputs(text, f);
+    fclose(f);
+    dn_network *net = NULL;
+    dn_set_log(NULL);
+    if (dn_network_parse(path, batch, &net) != DN_OK) {
+        printf("  parse %s: %s\n", name, dn_last_error());
+        return NULL;
+    }
+    dn_network_set_threads(net, 1);
+    return net;
+}
+
+/* Total cross-entropy of the batch (train-mode forward: batch statistics). */
+static double total_loss(dn_network *net, const float *x, const float *truth, int classes)
+{
+    return (double)dn_network_train_step(net, x, truth, classes) * net->batch;
+}
+
+/* Checks every parameter array of every trainable layer on a random subset of entries.
+ * Tolerance: |analytic - numeric| <= 2e-3 + 3e-2 |numeric| with eps 1e-2 in float32; points
+ * where the one-sided differences disagree (a leaky/relu kink inside +-eps) are skipped. */
+static int check_weight_gradients(dn_network *net, const float *x, const float *truth, int classes)
+{
+    uint64_t rng = 77;
+    int checked = 0, skipped = 0;
+    for (int li = 0; li < net->n; li++) {
+        dn_param ps[3];
+        int np = dn_layer_train_params(&net->layers[li], ps);
+        for (int k = 0; k < np; k++) {
+            /* analytic: clear the accumulators, one step */
+            for (int q = 0; q < net->n; q++) {
+                dn_param qs[3];
+                int nq = dn_layer_train_params(&net->layers[q], qs);
+                for (int z = 0; z < nq; z++) memset(qs[z].update, 0, qs[z].n * sizeof(float));
+            }
+            total_loss(net, x, truth, classes);
+            float *grad = malloc(ps[k].n * sizeof(float));
+            memcpy(grad, ps[k].update, ps[k].n * sizeof(float));
+            double maxerr = 0;
+            for (int t = 0; t < 12; t++) {
+                size_t i = (size_t)(dn_rng_next(&rng) % ps[k].n);
+                const float eps = 1e-2f, keep = ps[k].value[i];
+                dn_layer *L = &net->layers[li];
+                ps[k].value[i] = keep + eps;
+                dn_layer_refold(L);
+                double lp = total_loss(net, x, truth, classes);
+                ps[k].value[i] = keep - eps;
+                dn_layer_refold(L);
+                double lm = total_loss(net, x, truth, classes);
+                ps[k].value[i] = keep;
+                dn_layer_refold(L);
+                double l0 = total_loss(net, x, truth, classes);
+                double num = -(lp - lm) / (2 * eps); /* Darknet's sign: update = -dLoss/dw */
+                if (fabs((lp - l0) / eps - (l0 - lm) / eps) > 2e-3 + 5e-2 * fabs(num)) {
+                    skipped++;
+                    continue;
+                }
+                double err = fabs(grad[i] - num);
+                if (err > maxerr) maxerr = err;
+                if (err > 2e-3 + 3e-2 * fabs(num)) {
+                    printf("  layer %d %s[%zu]: analytic %.6g numeric %.6g\n", li, ps[k].name, i, grad[i], num);
+                    free(grad);
+                    return 0;
+                }
+                checked++;
+            }
+            printf("  layer %d [%s] %s: max error %.2e\n", li, net->layers[li].ops->name, ps[k].name, maxerr);
+            free(grad);
+        }
+    }
+    printf("  %d points checked, %d skipped at kinks\n", checked, skipped);
+    return checked > 2 * skipped;
+}
+
+TEST(test_conv_connected_bn_weight_gradients)
+{
+    dn_network *net = build("g",
+                            "[net]\nwidth=6\nheight=5\nchannels=2\n"
+                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                            "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=4\nbatch_normalize=1\nactivation=logistic\n"
+                            "[convolutional]\nfilters=3\nsize=1\nactivation=linear\n"
+                            "[connected]\noutput=5\nbatch_normalize=1\nactivation=tanh\n"
+                            "[connected]\noutput=4\nactivation=linear\n"
+                            "[softmax]\n",
+                            3);
+    CHECK(net);
+    dn_network_randomize(net, 21, NULL);
+    CHECK_OK(dn_network_train_prepare(net));
+    uint64_t s = 4;
+    float x[3 * 60], truth[3 * 4] = {0};
+    for (int i = 0; i < 3 * 60; i++) x[i] = dn_rng_uniform(&s);
+    truth[0 * 4 + 1] = truth[1 * 4 + 3] = truth[2 * 4 + 0] = 1;
+    CHECK(check_weight_gradients(net, x, truth, 4));
+    dn_network_free(net);
+}
+
+TEST(test_learning_rate_policies)
+{
+    dn_network net = {0};
+    net.learning_rate = .1f;
+    net.power = 4;
+    net.burn_in = 100;
+    CHECK_NEAR(dn_network_rate(&net, 50), .1 * pow(.5, 4), 1e-7);
+    net.burn_in = 0;
+    net.policy = 3; /* poly */
+    net.max_batches = 1000;
+    net.power = 2;
+    CHECK_NEAR(dn_network_rate(&net, 500), .1 * .25, 1e-7);
+    int steps[2] = {100, 200};
+    float scales[2] = {.1f, .5f};
+    net.policy = 4;
+    net.steps = steps;
+    net.scales = scales;
+    net.num_steps = 2;
+    CHECK_NEAR(dn_network_rate(&net, 99), .1, 1e-7);
+    CHECK_NEAR(dn_network_rate(&net, 150), .01, 1e-7);
+    CHECK_NEAR(dn_network_rate(&net, 250), .005, 1e-7);
+    net.policy = 0;
+    CHECK_NEAR(dn_network_rate(&net, 12345), .1, 1e-7);
+}
+
+TEST(test_learns_a_toy_task)
+{
+    /* class = which half of a 6x6 image is brighter (left/right); 4 steps per check */
+    dn_network *net = build("toy",
+                            "[net]\nwidth=6\nheight=6\nchannels=1\nlearning_rate=0.1\nmomentum=0.9\ndecay=0.0005\n"
+                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                            "[maxpool]\nsize=2\nstride=2\n"
+                            "[connected]\noutput=2\nactivation=linear\n"
+                            "[softmax]\n",
+                            16);
+    CHECK(net);
+    dn_network_randomize(net, 3, NULL);
+    CHECK_OK(dn_network_train_prepare(net));
+    uint64_t s = 9;
+    float x[16 * 36], truth[16 * 2];
+    double first = 0, last = 0;
+    for (int it = 0; it < 200; it++) {
+        for (int b = 0; b < 16; b++) {
+            int cls = (int)(dn_rng_next(&s) & 1);
+            truth[b * 2] = (float)(cls == 0);
+            truth[b * 2 + 1] = (float)(cls == 1);
+            for (int i = 0; i < 36; i++) {
+                int right = (i % 6) >= 3;
+                x[b * 36 + i] = .3f * dn_rng_uniform(&s) + (right == cls ? .5f : 0.f);
+            }
+        }
+        float loss = dn_network_train_step(net, x, truth, 2);
+        dn_network_update(net, dn_network_rate(net, it), 16);
+        if (it < 10) first += loss / 10;
+        if (it >= 190) last += loss / 10;
+    }
+    printf("  loss %.3f -> %.3f\n", first, last);
+    CHECK(last < first * .3);
+    dn_network_free(net);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) return 1;
+    RUN(test_conv_connected_bn_weight_gradients);
+    RUN(test_learning_rate_policies);
+    RUN(test_learns_a_toy_task);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) {}
+    DONE();
+}
