@@ -94,8 +94,9 @@ typedef enum dn_task {
     DN_TASK_DETECTOR        /* has [yolo] or [region] heads */
 } dn_task;
 
-/* Parses a cfg and builds the network with every buffer allocated (batch from the cfg is
- * replaced by `batch` when batch > 0). Errors name the file and line. Caller frees. */
+/* Parses a cfg and builds the network with every buffer allocated: batch > 0 images per pass,
+ * 0 for one (inference), -1 for training (the cfg's batch / subdivisions, which must divide).
+ * Errors name the file and line. Caller frees. */
 dn_status dn_network_parse(const char *cfg_path, int batch, dn_network **out);
 /* Loads weights in Darknet's format. A file shorter than the cfg needs fails naming the layer;
  * a longer one loads and sets *extra_bytes (may be NULL) to the unread byte count. */

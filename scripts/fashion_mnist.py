@@ -61,14 +61,38 @@ def _chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png_bytes(width, height, channels, pixels, level=6):
+def _up_rows(rows):
+    """PNG filter 2 (Up): each row minus the row above, bytewise mod 256. The rows are packed into
+    big integers with a 16-bit lane per byte, so one subtraction handles a whole row (each lane
+    holds 256 + cur - above, which never borrows from its neighbour)."""
+    n = len(rows[0])
+    k = int.from_bytes(b"\x01\x00" * n, "big")
+    out = [rows[0]]
+    prev = None
+    for r in rows:
+        buf = bytearray(2 * n)
+        buf[1::2] = r
+        cur = int.from_bytes(buf, "big")
+        if prev is not None:
+            out.append((cur + k - prev).to_bytes(2 * n, "big")[1::2])
+        prev = cur
+    return out
+
+
+def png_bytes(width, height, channels, pixels, level=6, up=False):
     """Encodes 8-bit gray (channels 1) or RGB (channels 3) pixels, row-major and interleaved, as a
-    PNG with filter type 0 on every row. Deterministic for a given zlib."""
+    PNG: every row with filter 0 (None), or with up=True filter 2 (Up, smaller for smooth images).
+    Deterministic for a given zlib."""
     stride = width * channels
     if len(pixels) != stride * height:
         raise ValueError("png_bytes: %d bytes for %dx%dx%d" % (len(pixels), width, height, channels))
-    zero = b"\x00"
-    raw = zero + zero.join(bytes(pixels[y * stride:(y + 1) * stride]) for y in range(height))
+    rows = [bytes(pixels[y * stride:(y + 1) * stride]) for y in range(height)]
+    if up and height > 1:
+        ft = b"\x02"
+        rows = _up_rows(rows)
+        raw = b"\x00" + rows[0] + ft + ft.join(rows[1:])
+    else:
+        raw = b"\x00" + b"\x00".join(rows)
     colour_type = 0 if channels == 1 else 2
     ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) +

@@ -37,7 +37,7 @@ SIDE_MIN, SIDE_MAX = 24, 64
 MAX_IOU = 0.3
 MAX_COVER = 0.5      # and at most half of the smaller box under another box: nothing is hidden
 MAX_INSTANCES = 6
-NOISE_MAX = 8        # noise amplitude a: each channel gets +[0, 2a] on a base in [0, 255 - 2a]
+NOISE_MAX = 5        # noise amplitude a: each channel gets +[0, 2a] on a base in [0, 255 - 2a]
 COLOUR_STEP = 5      # instance colours are multiples of 5 (52 levels a channel)
 MIN_CONTRAST = 150   # Euclidean RGB distance wanted between a garment and the background under it
 
@@ -127,8 +127,8 @@ def _blend_table(c):
     """65536 bytes: [alpha * 256 + bg] -> round((bg * (255 - alpha) + c * alpha) / 255)."""
     t = _blend_tables.get(c)
     if t is None:
-        t = _blend_tables[c] = b"".join(
-            bytes((b * (255 - a) + c * a + 127) // 255 for b in range(256)) for a in range(256))
+        t = _blend_tables[c] = bytes([(b * (255 - a) + c * a + 127) // 255
+                                      for a in range(256) for b in range(256)])
     return t
 
 
@@ -307,7 +307,7 @@ def make_scene(split, i):
     for ch in range(3):
         rgb[ch::3] = planes[ch]
     sources = "s%05d %s %s\n" % (i, set_name, " ".join(str(t[0]) for t in insts))
-    return fm.png_bytes(w, h, 3, rgb), "".join(lines), sources
+    return fm.png_bytes(w, h, 3, rgb, 3, up=True), "".join(lines), sources
 
 
 def _write_scene(job):

@@ -177,7 +177,23 @@ stride=2
 head -c 2000 /bin/ls > "$T/garbage.cfg"
 mkdir "$T/dir.cfg" "$T/dir.weights"
 
-"$DK" weights random "$T/good.cfg" "$T/good.weights" -seed 5 || { echo "FAIL bad_input: weights random on good.cfg"; echo "RESULT 0 1 0"; exit 1; }
+# weights for the fixtures; a run that hangs is retried (and reported: it is an engine bug)
+mkweights() { # cfg out
+    local i rc
+    for i in 1 2 3; do
+        timeout 10 "$DK" weights random "$T/$1" "$T/$2" -seed 5 2>"$T/stderr"; rc=$?
+        [ $rc -eq 0 ] && return 0
+        if [ $rc -eq 124 ]; then
+            echo "FAIL fixture: '$DK weights random $1 $2 -seed 5' did not finish within 10 s (try $i of 3)"
+            fail=$((fail + 1))
+        else
+            echo "FAIL fixture: weights random $1: exit $rc: $(tail -n 1 "$T/stderr")"
+            echo "RESULT $pass $((fail + 1)) $skip"; exit 1
+        fi
+    done
+    echo "RESULT $pass $fail $skip"; exit 1
+}
+mkweights good.cfg good.weights
 wsize=$(stat -c %s "$T/good.weights")
 # 4 floats of biases + 4*3*3*3 weights = 112 floats for conv 0, 2 + 2*4 = 10 for conv 1; cut inside conv 1
 head -c $((wsize - 12)) "$T/good.weights" > "$T/trunc.weights"
@@ -232,8 +248,9 @@ activation=linear
 
 [softmax]
 "
-"$DK" weights random "$T/det.cfg" "$T/det.weights" -seed 5 || { echo "FAIL bad_input: weights random on det.cfg"; echo "RESULT 0 1 0"; exit 1; }
-"$DK" weights random "$T/cls.cfg" "$T/cls.weights" -seed 5 || { echo "FAIL bad_input: weights random on cls.cfg"; echo "RESULT 0 1 0"; exit 1; }
+mkweights det.cfg det.weights
+mkweights cls.cfg cls.weights
+cp "$T/det.weights" "$T/det_over.weights"; printf 'EXTRABYTES123456' >> "$T/det_over.weights"
 printf 'a\nb\nc\n' > "$T/abc.names"
 printf 'obj\n' > "$T/obj.names"
 printf 'classes=3\nnames=%s\ntop=1\n' "$T/abc.names" > "$T/cls.data"
@@ -284,7 +301,7 @@ WR="$DK weights random"
 row "cfg unknown section"       1 'unknown_section\.cfg:6:.*convolutionall'   out.weights -- $WR unknown_section.cfg out.weights
 row "cfg missing [net]"         1 'no_net\.cfg(:1:|: ).*net'                  out.weights -- $WR no_net.cfg out.weights
 row "cfg [net] without width"   1 'net_no_width\.cfg:1:.*width'               out.weights -- $WR net_no_width.cfg out.weights
-row "cfg negative size"         1 'neg_size\.cfg:(6|9):.*size'                out.weights -- $WR neg_size.cfg out.weights
+row "cfg negative size"         1 'neg_size\.cfg:8:.*size'                out.weights -- $WR neg_size.cfg out.weights
 row "cfg huge filters"          1 'huge_filters\.cfg:(6|7):.*filters'         out.weights -- $WR huge_filters.cfg out.weights
 row "cfg size=0"                1 'size0\.cfg:(6|8):.*size'                   out.weights -- $WR size0.cfg out.weights
 row "cfg stride=0"              1 'stride0\.cfg:(6|9):.*stride'               out.weights -- $WR stride0.cfg out.weights
@@ -310,8 +327,8 @@ WI="$DK weights info"
 row "weights truncated"         1 'trunc\.weights.*layer 1'                   - -- $WI good.cfg trunc.weights
 row "weights zero bytes"        1 'zero\.weights.*(header|short|empty|truncated)' - -- $WI good.cfg zero.weights
 row "weights header only"       1 'header\.weights.*layer 0'                  - -- $WI good.cfg header.weights
-row "weights oversized (warns)" 0 'over\.weights.*16 bytes'                   - -- $WI good.cfg over.weights
-row "weights is a directory"    1 'dir\.weights: .*(director|read|open)'      - -- $WI good.cfg dir.weights
+ig "weights oversized (warns)"  0 'det_over\.weights.*16 bytes'               out.jpg -- $DK detector test det.data det.cfg det_over.weights dog.jpg -out out
+row "weights is a directory"    1 'dir\.weights: .*(director|regular|read|open)'      - -- $WI good.cfg dir.weights
 row "weights missing file"      1 'nothere\.weights: .*(No such file|open)'   - -- $WI good.cfg nothere.weights
 row "detector truncated weights" 1 'trunc\.weights.*layer 1'                  out.jpg -- $DK detector test det.data good.cfg trunc.weights dog.jpg -out out
 
@@ -334,7 +351,7 @@ ig "data file missing"          1 'nothere\.data'                             ou
 ig "flag unknown -foo"          2 "'-foo'"                                    out.jpg -- $DT dog.jpg -foo -out out
 ig "flag -thresh abc"           2 "-thresh.*'abc'"                            out.jpg -- $DT dog.jpg -thresh abc -out out
 ig "flag -thresh without value" 2 "-thresh"                                   - -- $DT dog.jpg -thresh
-ig "flag -top 0"                2 '-top 0'                                    - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 0
+ig "flag -top -1"               2 '-top -1'                                   - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top -1
 ig "flag -top 5000"             2 '-top 5000'                                 - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 5000
 row "args detector test missing positional" 2 'usage: darknet detector test' - -- $DK detector test det.data det.cfg
 row "args classifier predict missing positional" 2 'usage: darknet classifier predict' - -- $DK classifier predict cls.data
@@ -343,6 +360,19 @@ row "unknown subcommand"        2 "unknown command 'frobnicate'"             - -
 row "unknown detector command"  2 "unknown detector command 'tset'"          - -- $DK detector tset a b c d
 row "unknown weights command"   2 "(unknown.*'frob'|usage: darknet weights)" - -- $DK weights frob good.cfg x
 row "no arguments"              2 '^usage: darknet'                          - -- $DK
+
+# two accepted inputs whose output is checked on stdout
+out=$(cd "$T" && timeout 10 "$DK" weights info good.cfg over.weights 2>/dev/null); rc=$?
+if [ $rc -eq 0 ] && [[ "$out" == *"over.weights: 2 layers loaded, 16 unused bytes at the end" ]]; then
+    echo "ok   weights info oversized: $out"; pass=$((pass + 1))
+else echo "FAIL weights info oversized: exit $rc, stdout '$out' (want 16 unused bytes)"; fail=$((fail + 1)); fi
+# -top 0 is Darknet's "not given": the .data file's top (1 here) is used, as pjreddie's predict does
+if [ $have_img = 1 ]; then
+    out=$(cd "$T" && timeout 10 "$DK" classifier predict cls.data cls.cfg cls.weights dog.jpg -top 0 2>/dev/null); rc=$?
+    if [ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '%: ')" -eq 1 ]; then
+        echo "ok   flag -top 0 means the .data top (Darknet): 1 line"; pass=$((pass + 1))
+    else echo "FAIL flag -top 0: exit $rc, stdout '$out' (want the .data file's top=1: one line)"; fail=$((fail + 1)); fi
+fi
 
 echo "RESULT $pass $fail $skip"
 [ "$fail" -eq 0 ]

@@ -17,6 +17,8 @@
 #define WG_REL_TOL 1e-5
 
 static uint64_t rng = 12345;
+/* The 2-thread pool shared by all tests, created once in main. */
+static dn_pool *p2;
 
 static void fill_random(float *x, size_t n)
 {
@@ -59,7 +61,7 @@ static int run_wg(dn_pool *pool, const float *U, const float *in, int c, int h, 
 /* One shape: random input/weights, Winograd with 1 and 2 threads, compared with the exact
  * convolution at every output (or `samples` random outputs when samples > 0). Returns 0 and
  * prints on failure. */
-static int check_shape(dn_pool *p2, int c, int n, int h, int w, int pad, int samples)
+static int check_shape(int c, int n, int h, int w, int pad, int samples)
 {
     int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
     size_t nin = (size_t)c * h * w, nw = (size_t)n * c * 9, nout = (size_t)n * oh * ow;
@@ -118,8 +120,6 @@ TEST(hand_worked)
 
 TEST(small_shapes)
 {
-    dn_pool *p2;
-    CHECK_OK(dn_pool_create(2, &p2));
     /* c, n, h, w, pad */
     static const int shapes[][5] = {
         {1, 1, 1, 1, 1},   {3, 5, 1, 1, 1},   {2, 3, 2, 3, 1},  {2, 3, 3, 2, 0},
@@ -129,38 +129,31 @@ TEST(small_shapes)
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *v = shapes[s];
-        CHECK(check_shape(p2, v[0], v[1], v[2], v[3], v[4], 0));
+        CHECK(check_shape(v[0], v[1], v[2], v[3], v[4], 0));
     }
-    dn_pool_free(p2);
 }
 
 TEST(random_shapes)
 {
-    dn_pool *p2;
-    CHECK_OK(dn_pool_create(2, &p2));
     for (int it = 0; it < 40; it++) {
         int c = 1 + (int)(dn_rng_next(&rng) % 40), n = 1 + (int)(dn_rng_next(&rng) % 40);
         int pad = (int)(dn_rng_next(&rng) % 2);
         int h = 3 - 2 * pad + (int)(dn_rng_next(&rng) % 30);
         int w = 3 - 2 * pad + (int)(dn_rng_next(&rng) % 30);
-        CHECK(check_shape(p2, c, n, h, w, pad, 0));
+        CHECK(check_shape(c, n, h, w, pad, 0));
     }
-    dn_pool_free(p2);
 }
 
 TEST(many_chunks)
 {
     /* Large enough for several chunks per layer (each mode of the 2-thread split), and wide
        channels for accuracy; checked at sampled outputs. */
-    dn_pool *p2;
-    CHECK_OK(dn_pool_create(2, &p2));
-    CHECK(check_shape(p2, 32, 32, 96, 80, 1, 0));
-    CHECK(check_shape(p2, 40, 24, 131, 71, 1, 3000));
-    CHECK(check_shape(p2, 16, 32, 208, 208, 1, 3000));
-    CHECK(check_shape(p2, 35, 19, 150, 151, 0, 3000));
-    CHECK(check_shape(p2, 512, 1024, 13, 13, 1, 300));
-    CHECK(check_shape(p2, 256, 512, 26, 26, 1, 300));
-    dn_pool_free(p2);
+    CHECK(check_shape(32, 32, 96, 80, 1, 0));
+    CHECK(check_shape(40, 24, 131, 71, 1, 3000));
+    CHECK(check_shape(16, 32, 208, 208, 1, 3000));
+    CHECK(check_shape(35, 19, 150, 151, 0, 3000));
+    CHECK(check_shape(512, 1024, 13, 13, 1, 300));
+    CHECK(check_shape(256, 512, 26, 26, 1, 300));
 }
 
 TEST(errors)
@@ -183,7 +176,7 @@ static double now_s(void)
 }
 
 /* Timing of im2col + dn_gemm vs Winograd for one layer, best of a few runs, 1 and 2 threads. */
-static void time_shape(dn_pool *p2, int c, int n, int hw)
+static void time_shape(int c, int n, int hw)
 {
     int h = hw, w = hw, pad = 1, oh = hw, ow = hw;
     size_t nin = (size_t)c * h * w, nw = (size_t)n * c * 9, nout = (size_t)n * oh * ow;
@@ -232,24 +225,30 @@ done:
 
 static void print_timings(void)
 {
-    dn_pool *p2;
-    if (dn_pool_create(2, &p2) != DN_OK) return;
     printf("timings (informational), best of several runs, GF/s = 2*n*c*9*oh*ow / time:\n");
     static const int shapes[][3] = {{16, 32, 208}, {32, 64, 208}, {64, 128, 104},
                                     {128, 256, 52}, {256, 512, 26}, {512, 1024, 13}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        time_shape(p2, shapes[s][0], shapes[s][1], shapes[s][2]);
-    dn_pool_free(p2);
+        time_shape(shapes[s][0], shapes[s][1], shapes[s][2]);
 }
 
 int main(int argc, char **argv)
 {
     dn_gemm_set_threads(1);
+    if (dn_pool_create(2, &p2) != DN_OK) {
+        printf("cannot create a 2-thread pool\n");
+        return 1;
+    }
+    /* Let the worker start before the first dn_pool_run: pool.c's worker reads its first
+       generation number when it starts, so a run issued before that is never seen and
+       dn_pool_run waits forever (a race in pool.c, reported; not this file's to fix). */
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     RUN(hand_worked);
     RUN(small_shapes);
     RUN(random_shapes);
     RUN(many_chunks);
     RUN(errors);
     if (!(argc > 1 && strcmp(argv[1], "--no-timing") == 0)) print_timings();
+    dn_pool_free(p2);
     DONE();
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 int cmd_classifier(int argc, char **argv);
+int cmd_train(int argc, char **argv, int detector);
+int cmd_classifier_valid(int argc, char **argv);
 
 /* Resize the short side to the network size, then crop the centre (AlexeyAB's predict). */
 static dn_status center_crop(const dn_image *im, int w, int h, dn_image *out)
@@ -118,10 +120,12 @@ done:
 int cmd_classifier(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: darknet classifier predict <data> <cfg> <weights> <image> [-top k]\n");
+        fprintf(stderr, "usage: darknet classifier predict|train|valid <data> <cfg> ...\n");
         return APP_USAGE;
     }
     if (!strcmp(argv[2], "predict")) return predict(argc, argv);
-    fprintf(stderr, "darknet: unknown classifier command '%s' (expected predict)\n", argv[2]);
+    if (!strcmp(argv[2], "train")) return cmd_train(argc, argv, 0);
+    if (!strcmp(argv[2], "valid")) return cmd_classifier_valid(argc, argv);
+    fprintf(stderr, "darknet: unknown classifier command '%s' (expected predict, train or valid)\n", argv[2]);
     return APP_USAGE;
 }

@@ -9,6 +9,8 @@
 
 int cmd_detector(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
+int cmd_train(int argc, char **argv, int detector);
+int cmd_detector_map(int argc, char **argv);
 
 static int run_test(const char *datacfg, const char *cfg, const char *weights, const char *image,
                     float thresh, float nms, const char *outname, int ext_output, int no_letterbox)
@@ -177,6 +179,8 @@ int cmd_detector(int argc, char **argv)
         fprintf(stderr, "usage: %s\n", test_usage);
         return APP_USAGE;
     }
+    if (!strcmp(argv[2], "train")) return cmd_train(argc, argv, 1);
+    if (!strcmp(argv[2], "map")) return cmd_detector_map(argc, argv);
     if (!strcmp(argv[2], "valid")) {
         const char *out = NULL;
         app_flag vflags[] = {{"-out", 's', &out}};
@@ -192,7 +196,7 @@ int cmd_detector(int argc, char **argv)
         return run_valid(vpos[0], vpos[1], vpos[2], out);
     }
     if (strcmp(argv[2], "test")) {
-        fprintf(stderr, "darknet: unknown detector command '%s' (expected test or valid)\n", argv[2]);
+        fprintf(stderr, "darknet: unknown detector command '%s' (expected test, valid, train or map)\n", argv[2]);
         return APP_USAGE;
     }
     float thresh = .5f, hier = .5f, nms = .45f;

@@ -157,5 +157,17 @@ float dn_activate1(float x, dn_activation a) { return act1(x, a); }
 void dn_gradient(const float *y, const float *x, size_t n, dn_activation a, float *delta)
 {
     if (a == DN_ACT_LINEAR) return;
+    if (a == DN_ACT_LEAKY) {
+        for (size_t i = 0; i < n; i++) delta[i] *= y[i] > 0 ? 1.f : .1f;
+        return;
+    }
+    if (a == DN_ACT_RELU) {
+        for (size_t i = 0; i < n; i++) delta[i] *= y[i] > 0 ? 1.f : 0.f;
+        return;
+    }
+    if (a == DN_ACT_LOGISTIC) {
+        for (size_t i = 0; i < n; i++) delta[i] *= (1 - y[i]) * y[i];
+        return;
+    }
     for (size_t i = 0; i < n; i++) delta[i] *= grad1(y[i], x ? x[i] : 0.f, a);
 }

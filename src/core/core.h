@@ -229,6 +229,7 @@ struct dn_network {
     /* [net] training keys */
     float learning_rate, momentum, decay;
     int subdivisions, max_batches, burn_in;
+    int cfg_batch; /* [net] batch as written (images per update = cfg_batch) */
     float angle, saturation, exposure, hue, aspect, jitter;
     int policy;
     float power, gamma, scale;
@@ -301,6 +302,33 @@ int dn_connected_train_params(dn_layer *l, dn_param *out);
 /* Recomputes the folded inference constants after parameters were changed directly. */
 void dn_layer_refold(dn_layer *l);
 void dn_connected_refold(dn_layer *l);
+
+/* Training data (io/data.c). */
+typedef struct dn_loader_cfg {
+    int kind;            /* 0 classifier (labels found in the path), 1 detector (YOLO label files) */
+    char **paths;        /* image paths, npaths of them (borrowed) */
+    int npaths;
+    char **labels;       /* classifier: the strings matched in each path (borrowed) */
+    int nlabels;
+    int classes;
+    int w, h, c, batch;  /* network input and images per batch */
+    int augment;         /* 0: plain resize (validation) */
+    float jitter, hue, saturation, exposure;
+    int flip;
+    uint64_t seed;
+} dn_loader_cfg;
+typedef struct dn_loader dn_loader;
+/* Validates every list entry (file exists, exactly one label, label files parse) and starts
+ * preparing the first batch. */
+dn_status dn_loader_create(const dn_loader_cfg *cfg, dn_loader **out);
+/* The next batch: x (batch, c, h, w), truth (batch, classes or DN_MAX_BOXES * 5); owned by the
+ * loader, valid until the following call. */
+dn_status dn_loader_next(dn_loader *L, float **x, float **truth);
+void dn_loader_free(dn_loader *L);
+/* Darknet's label path for an image (images/ -> labels/, extension -> .txt). */
+dn_status dn_label_path(const char *image, char *out, size_t n);
+/* Reads a YOLO label file: up to max boxes of (x, y, w, h, class); errors name file:line. */
+dn_status dn_read_labels(const char *path, int classes, float *boxes, int max, int *count);
 
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);

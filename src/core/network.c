@@ -65,10 +65,17 @@ static dn_status parse_net_section(dn_network *net, const dn_cfg *cfg, dn_sectio
     if (b < 1 || sub < 1)
         return dn_error(DN_ERR_RANGE, "%s:%d: batch and subdivisions must be positive", cfg->path,
                         s->line);
-    if (b % sub)
-        dn_warn("%s:%d: batch %d is not divisible by subdivisions %d", cfg->path, s->line, b, sub);
     net->subdivisions = sub;
-    net->batch = batch > 0 ? batch : 1;
+    net->cfg_batch = b;
+    if (batch < 0) {
+        /* training: each step runs batch/subdivisions images */
+        if (b % sub)
+            return dn_error(DN_ERR_RANGE, "%s:%d: batch=%d is not divisible by subdivisions=%d", cfg->path,
+                            dn_sec_line(s, "subdivisions"), b, sub);
+        net->batch = b / sub;
+    } else {
+        net->batch = batch > 0 ? batch : 1;
+    }
     if (net->w < 1 || net->h < 1 || net->c < 1 || net->w > DN_MAX_SIDE || net->h > DN_MAX_SIDE ||
         net->c > 4096) {
         int inputs = 0;

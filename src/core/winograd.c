@@ -6,11 +6,24 @@
 
 #include <string.h>
 
-/* Tiles transformed together: one vector of floats (AVX2), the innermost index of V and M. */
+/* Tiles transformed together: one vector of 8 floats (AVX2), the innermost index of V and M.
+ * The shuffles below are written for exactly 8. */
 #define WG_LANES 8
 /* Floats of V (16, c, T) + M (16, n, T) one chunk may use, per thread (4 MB): big enough that
  * the GEMMs see long rows and U is streamed few times, small enough to stay in L2/L3. */
 #define WG_CHUNK_FLOATS ((size_t)1 << 20)
+#ifndef WG_MIN_T
+#define WG_MIN_T 64
+#endif
+#ifndef WG_MAX_T
+#define WG_MAX_T 1024
+#endif
+#ifndef WG_OWN_GEMM
+#define WG_OWN_GEMM 1
+#endif
+/* GEMM micro-tile: WG_MR output channels x WG_NR tiles (12 accumulators of 8 floats). */
+#define WG_MR 6
+#define WG_NR 16
 
 /* How the tiles of one layer are cut into chunks. Depends only on the layer's shape, never on
  * the thread count, so every thread count computes exactly the same arithmetic. */
@@ -36,8 +49,8 @@ static int wg_plan_make(int c, int n, int h, int w, int pad, wg_plan *p)
     p->tiles = p->th * p->tw;
     size_t per_tile = (size_t)16 * ((size_t)c + (size_t)n);
     size_t cap = WG_CHUNK_FLOATS / per_tile;
-    cap -= cap % WG_LANES;
-    if (cap < 2 * WG_LANES) cap = 2 * WG_LANES; /* wide layers: still 16-column GEMMs */
+    if (cap > WG_MAX_T) cap = WG_MAX_T;
+    if (cap < WG_MIN_T) cap = WG_MIN_T; /* wide layers: longer GEMM rows before a small budget */
     long nchunks = ((long)p->tiles + (long)cap - 1) / (long)cap;
     /* Several chunks: an even count (a multiple of 4 from 6 on) so 2 or 4 threads share them
        evenly; equal-sized chunks, never more than cap tiles each. */
@@ -46,7 +59,7 @@ static int wg_plan_make(int c, int n, int h, int w, int pad, wg_plan *p)
     if (nchunks > p->tiles) nchunks = p->tiles;
     p->nchunks = (int)nchunks;
     long T = ((long)p->tiles + nchunks - 1) / nchunks;
-    p->T = (int)((T + WG_LANES - 1) / WG_LANES * WG_LANES);
+    p->T = (int)((T + WG_NR - 1) / WG_NR * WG_NR);
     return 1;
 }
 
@@ -89,102 +102,114 @@ dn_status dn_winograd_weights(const float *weights, int n, int c, float **U)
     return DN_OK;
 }
 
-/* ---- input transform ---- */
+/* ---- transforms: WG_LANES tiles per vector ---- */
 
-/* V[xi] = (B^T d B)[xi] for WG_LANES patches at once: d[16][lanes] (row-major 4x4 patch, lane
- * innermost) -> v[xi * vs + lane], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static inline void wg_btdb(const float d[16][WG_LANES], float *v, size_t vs)
+typedef float wg_v8 __attribute__((vector_size(4 * WG_LANES)));
+typedef int wg_i8 __attribute__((vector_size(4 * WG_LANES)));
+
+static inline wg_v8 wg_load(const float *p)
 {
-    float s[16][WG_LANES]; /* B^T d: combines rows */
-    for (int j = 0; j < 4; j++)
-        for (int l = 0; l < WG_LANES; l++) {
-            float d0 = d[j][l], d1 = d[4 + j][l], d2 = d[8 + j][l], d3 = d[12 + j][l];
-            s[j][l] = d0 - d2;
-            s[4 + j][l] = d1 + d2;
-            s[8 + j][l] = d2 - d1;
-            s[12 + j][l] = d1 - d3;
-        }
-    for (int i = 0; i < 4; i++)
-        for (int l = 0; l < WG_LANES; l++) {
-            float s0 = s[4 * i][l], s1 = s[4 * i + 1][l], s2 = s[4 * i + 2][l], s3 = s[4 * i + 3][l];
-            v[(size_t)(4 * i) * vs + l] = s0 - s2;
-            v[(size_t)(4 * i + 1) * vs + l] = s1 + s2;
-            v[(size_t)(4 * i + 2) * vs + l] = s2 - s1;
-            v[(size_t)(4 * i + 3) * vs + l] = s1 - s3;
-        }
+    wg_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void wg_store(float *p, wg_v8 v) { memcpy(p, &v, sizeof v); }
+
+#if defined(__clang__)
+#define WG_SHUFFLE2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define WG_SHUFFLE2(a, b, ...) __builtin_shuffle(a, b, (wg_i8){__VA_ARGS__})
+#endif
+
+/* One input row's span x[0 .. 2*WG_LANES+1] -> d[j][lane] = x[2*lane + j], j = 0..3. */
+static inline void wg_row_split(const float *x, wg_v8 d[4])
+{
+    wg_v8 a = wg_load(x), b = wg_load(x + WG_LANES);
+    wg_v8 a2 = wg_load(x + 2), b2 = wg_load(x + WG_LANES + 2);
+    d[0] = WG_SHUFFLE2(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    d[1] = WG_SHUFFLE2(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+    d[2] = WG_SHUFFLE2(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14);
+    d[3] = WG_SHUFFLE2(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
 }
 
 /* Gathers the 4x4 input patches of tiles t0 .. t0+WG_LANES-1 (only the first nl are real; the
- * rest are zero) of channel src (h, w) into d, with zeros outside the image. */
-static void wg_gather(const wg_plan *p, const float *src, int t0, int nl, float d[16][WG_LANES])
+ * rest are zero) of one channel src (h, w) into d[4*row + col][lane], zero outside the image. */
+static void wg_gather(const wg_plan *p, const float *src, int t0, int nl, wg_v8 d[16])
 {
     const int h = p->h, w = p->w;
     int ty = t0 / p->tw, tx = t0 % p->tw;
     int iy0 = 2 * ty - p->pad, ix0 = 2 * tx - p->pad;
     if (nl == WG_LANES && tx + WG_LANES <= p->tw) {
-        /* one tile row: the patches are columns ix0 .. ix0 + 2*WG_LANES + 1 of four rows */
-        if (iy0 >= 0 && iy0 + 4 <= h && ix0 >= 0 && ix0 + 2 * WG_LANES + 2 <= w) {
-            for (int r = 0; r < 4; r++) {
-                const float *row = src + (size_t)(iy0 + r) * w + ix0;
-                for (int j = 0; j < 4; j++)
-                    for (int l = 0; l < WG_LANES; l++) d[4 * r + j][l] = row[2 * l + j];
+        /* one tile row: the patches span columns ix0 .. ix0 + 2*WG_LANES + 1 of four rows */
+        int inside_x = ix0 >= 0 && ix0 + 2 * WG_LANES + 2 <= w;
+        for (int r = 0; r < 4; r++) {
+            int iy = iy0 + r;
+            if (iy >= 0 && iy < h && inside_x) {
+                wg_row_split(src + (size_t)iy * w + ix0, d + 4 * r);
+                continue;
             }
-        } else {
-            for (int r = 0; r < 4; r++) {
-                float x[2 * WG_LANES + 2]; /* the row's span, zero padded */
-                int iy = iy0 + r;
-                if (iy < 0 || iy >= h) {
-                    memset(x, 0, sizeof x);
-                } else {
-                    const float *row = src + (size_t)iy * w;
-                    for (int j = 0; j < 2 * WG_LANES + 2; j++) {
-                        int ix = ix0 + j;
-                        x[j] = ix >= 0 && ix < w ? row[ix] : 0.f;
-                    }
-                }
-                for (int j = 0; j < 4; j++)
-                    for (int l = 0; l < WG_LANES; l++) d[4 * r + j][l] = x[2 * l + j];
+            float x[2 * WG_LANES + 2]; /* the row's span, zero padded */
+            for (int j = 0; j < 2 * WG_LANES + 2; j++) {
+                int ix = ix0 + j;
+                x[j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? src[(size_t)iy * w + ix] : 0.f;
             }
+            wg_row_split(x, d + 4 * r);
         }
         return;
     }
     /* lanes spread over two tile rows, or past the last tile: one patch at a time */
+    float g[16][WG_LANES];
     for (int l = 0; l < WG_LANES; l++) {
-        if (l >= nl) {
-            for (int k = 0; k < 16; k++) d[k][l] = 0.f;
-            continue;
-        }
         int t = t0 + l;
         int y0 = 2 * (t / p->tw) - p->pad, x0 = 2 * (t % p->tw) - p->pad;
         for (int r = 0; r < 4; r++) {
             int iy = y0 + r;
             for (int j = 0; j < 4; j++) {
                 int ix = x0 + j;
-                d[4 * r + j][l] = iy >= 0 && iy < h && ix >= 0 && ix < w ? src[(size_t)iy * w + ix] : 0.f;
+                g[4 * r + j][l] = l < nl && iy >= 0 && iy < h && ix >= 0 && ix < w
+                                      ? src[(size_t)iy * w + ix] : 0.f;
             }
         }
     }
+    for (int k = 0; k < 16; k++) d[k] = wg_load(g[k]);
 }
 
-/* V (16, c, T): columns [0, roundup(nt)) for channels [c0, c1) from tiles [t0, t0 + nt). */
+/* V (16, c, T): columns [0, roundup(nt)) for channels [c0, c1) from tiles [t0, t0 + nt).
+ * Per patch d: V = B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (eq. 8). */
 static void wg_input(const wg_plan *p, const float *in, int t0, int nt, int c0, int c1, float *V)
 {
     const size_t T = (size_t)p->T, vs = (size_t)p->c * T;
     for (int ch = c0; ch < c1; ch++) {
         const float *src = in + (size_t)ch * p->h * p->w;
         for (int g = 0; g < nt; g += WG_LANES) {
-            float d[16][WG_LANES];
+            wg_v8 d[16], s[16];
             int nl = nt - g < WG_LANES ? nt - g : WG_LANES;
             wg_gather(p, src, t0 + g, nl, d);
-            wg_btdb(d, V + (size_t)ch * T + g, vs);
+            for (int j = 0; j < 4; j++) { /* B^T d: combine rows */
+                s[j] = d[j] - d[8 + j];
+                s[4 + j] = d[4 + j] + d[8 + j];
+                s[8 + j] = d[8 + j] - d[4 + j];
+                s[12 + j] = d[4 + j] - d[12 + j];
+            }
+#if WG_OWN_GEMM
+            float *v = V + (size_t)(g / WG_NR) * WG_NR * p->c + (size_t)ch * WG_NR + g % WG_NR;
+#else
+            float *v = V + (size_t)ch * T + g;
+#endif
+            for (int i = 0; i < 4; i++) { /* (B^T d) B: combine columns */
+                const wg_v8 *r = s + 4 * i;
+                wg_store(v + (4 * i) * vs, r[0] - r[2]);
+                wg_store(v + (4 * i + 1) * vs, r[1] + r[2]);
+                wg_store(v + (4 * i + 2) * vs, r[2] - r[1]);
+                wg_store(v + (4 * i + 3) * vs, r[1] - r[3]);
+            }
         }
     }
 }
 
-/* ---- output transform ---- */
-
 /* out[k] for output channels [k0, k1) from M (16, n, T) of tiles [t0, t0 + nt):
- * Y = A^T m A with A^T = [1 1 1 0; 0 1 -1 -1], written where it lies inside (oh, ow). */
+ * Y = A^T m A with A^T = [1 1 1 0; 0 1 -1 -1] (eq. 8), written where it lies inside (oh, ow). */
 static void wg_output(const wg_plan *p, const float *M, int t0, int nt, int k0, int k1, float *out)
 {
     const size_t T = (size_t)p->T, ms = (size_t)p->n * T;
@@ -194,42 +219,40 @@ static void wg_output(const wg_plan *p, const float *M, int t0, int nt, int k0, 
         for (int g = 0; g < nt; g += WG_LANES) {
             const float *m = M + (size_t)k * T + g;
             int nl = nt - g < WG_LANES ? nt - g : WG_LANES;
-            float t[8][WG_LANES]; /* A^T m: 2 x 4 */
-            float y[4][WG_LANES]; /* t A: 2 x 2 */
-            for (int j = 0; j < 4; j++)
-                for (int l = 0; l < WG_LANES; l++) {
-                    /* lanes past nt hold stale values; they are computed but never stored */
-                    float m0 = m[(size_t)j * ms + l], m1 = m[(size_t)(4 + j) * ms + l];
-                    float m2 = m[(size_t)(8 + j) * ms + l], m3 = m[(size_t)(12 + j) * ms + l];
-                    t[j][l] = m0 + m1 + m2;
-                    t[4 + j][l] = m1 - m2 - m3;
-                }
-            for (int i = 0; i < 2; i++)
-                for (int l = 0; l < WG_LANES; l++) {
-                    float a0 = t[4 * i][l], a1 = t[4 * i + 1][l], a2 = t[4 * i + 2][l], a3 = t[4 * i + 3][l];
-                    y[2 * i][l] = a0 + a1 + a2;
-                    y[2 * i + 1][l] = a1 - a2 - a3;
-                }
+            /* lanes past nt hold stale values: computed, never stored */
+            wg_v8 t[8], y[4];
+            for (int j = 0; j < 4; j++) { /* A^T m: 2 x 4 */
+                wg_v8 m0 = wg_load(m + j * ms), m1 = wg_load(m + (4 + j) * ms);
+                wg_v8 m2 = wg_load(m + (8 + j) * ms), m3 = wg_load(m + (12 + j) * ms);
+                t[j] = m0 + m1 + m2;
+                t[4 + j] = m1 - m2 - m3;
+            }
+            for (int i = 0; i < 2; i++) { /* (A^T m) A: 2 x 2 */
+                const wg_v8 *r = t + 4 * i;
+                y[2 * i] = r[0] + r[1] + r[2];
+                y[2 * i + 1] = r[1] - r[2] - r[3];
+            }
             int tt = t0 + g;
             int ty = tt / p->tw, tx = tt % p->tw;
             int oy = 2 * ty, ox = 2 * tx;
             if (nl == WG_LANES && tx + WG_LANES <= p->tw && oy + 2 <= oh && ox + 2 * WG_LANES <= ow) {
+                /* one tile row inside the image: interleave the two columns of each tile */
                 float *r0 = dst + (size_t)oy * ow + ox, *r1 = r0 + ow;
-                for (int l = 0; l < WG_LANES; l++) {
-                    r0[2 * l] = y[0][l];
-                    r0[2 * l + 1] = y[1][l];
-                    r1[2 * l] = y[2][l];
-                    r1[2 * l + 1] = y[3][l];
-                }
+                wg_store(r0, WG_SHUFFLE2(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11));
+                wg_store(r0 + WG_LANES, WG_SHUFFLE2(y[0], y[1], 4, 12, 5, 13, 6, 14, 7, 15));
+                wg_store(r1, WG_SHUFFLE2(y[2], y[3], 0, 8, 1, 9, 2, 10, 3, 11));
+                wg_store(r1 + WG_LANES, WG_SHUFFLE2(y[2], y[3], 4, 12, 5, 13, 6, 14, 7, 15));
                 continue;
             }
+            float ys[4][WG_LANES];
+            for (int q = 0; q < 4; q++) wg_store(ys[q], y[q]);
             for (int l = 0; l < nl; l++) {
                 int t1 = tt + l;
                 int y0 = 2 * (t1 / p->tw), x0 = 2 * (t1 % p->tw);
                 for (int i = 0; i < 2; i++)
                     for (int j = 0; j < 2; j++)
                         if (y0 + i < oh && x0 + j < ow)
-                            dst[(size_t)(y0 + i) * ow + x0 + j] = y[2 * i + j][l];
+                            dst[(size_t)(y0 + i) * ow + x0 + j] = ys[2 * i + j][l];
             }
         }
     }
@@ -253,6 +276,59 @@ static void wg_chunk_range(const wg_plan *p, int k, int *t0, int *nt)
     *nt = hi - lo;
 }
 
+#if WG_OWN_GEMM
+/* m (mr x 8*nv, row stride ldm) = u (mr x c, row stride ldu) * v (c x 8*nv, row stride WG_NR):
+ * WG_MR x WG_NR register block, k ascending (so every thread count gives the same sums). */
+static inline __attribute__((always_inline)) void wg_kernel(int mr, int nv, int c, const float *u,
+                                                           size_t ldu, const float *v, float *m,
+                                                           size_t ldm)
+{
+    wg_v8 acc[WG_MR][2];
+    for (int i = 0; i < WG_MR; i++) acc[i][0] = acc[i][1] = (wg_v8){0};
+    for (int k = 0; k < c; k++) {
+        wg_v8 v0 = wg_load(v + (size_t)k * WG_NR), v1 = v0;
+        if (nv == 2) v1 = wg_load(v + (size_t)k * WG_NR + WG_LANES);
+        for (int i = 0; i < mr; i++) {
+            float a = u[i * ldu + k];
+            acc[i][0] += a * v0;
+            if (nv == 2) acc[i][1] += a * v1;
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        wg_store(m + i * ldm, acc[i][0]);
+        if (nv == 2) wg_store(m + i * ldm + WG_LANES, acc[i][1]);
+    }
+}
+
+/* M[xi] (n x roundup8(nt), row stride T) = U[xi] (n x c) * V[xi] (c x nt, in blocks of WG_NR
+ * tiles: (T / WG_NR, c, WG_NR)), single-threaded, for xi in [x0, x1). Rows outer so each block
+ * of U stays in L1 while V[xi] (c x T) streams from L2. */
+static void wg_gemms(const wg_plan *p, const float *U, const float *V, float *M, int nt, int x0,
+                     int x1)
+{
+    const int c = p->c, n = p->n;
+    const size_t T = (size_t)p->T, nc = (size_t)n * c;
+    const int nv8 = (nt + WG_LANES - 1) / WG_LANES; /* 8-tile columns to compute */
+    for (int xi = x0; xi < x1; xi++) {
+        const float *u = U + xi * nc, *v = V + xi * c * T;
+        float *m = M + xi * n * T;
+        for (int i0 = 0; i0 < n; i0 += WG_MR) {
+            int mr = n - i0 < WG_MR ? n - i0 : WG_MR;
+            for (int j = 0; j < nv8; j += 2) {
+                int nv = nv8 - j < 2 ? 1 : 2;
+                const float *ub = u + (size_t)i0 * c, *vb = v + (size_t)(j / 2) * WG_NR * c;
+                float *mb = m + (size_t)i0 * T + (size_t)j * WG_LANES;
+                if (mr == WG_MR && nv == 2)
+                    wg_kernel(WG_MR, 2, c, ub, c, vb, mb, T);
+                else if (nv == 2)
+                    wg_kernel(mr, 2, c, ub, c, vb, mb, T);
+                else
+                    wg_kernel(mr, 1, c, ub, c, vb, mb, T);
+            }
+        }
+    }
+}
+#else
 /* M[xi] (n x nt, row stride T) = U[xi] (n x c) * V[xi] (c x nt, row stride T), single-threaded,
  * for xi in [x0, x1). */
 static void wg_gemms(const wg_plan *p, const float *U, const float *V, float *M, int nt, int x0,
@@ -263,6 +339,7 @@ static void wg_gemms(const wg_plan *p, const float *U, const float *V, float *M,
         dn_gemm(NULL, 0, 0, p->n, nt, p->c, 1.f, U + xi * nc, p->c, V + xi * p->c * T, p->T, 0.f,
                 M + xi * p->n * T, p->T);
 }
+#endif
 
 /* Per-thread mode: each thread runs whole chunks in its own slice of scratch. */
 static void wg_task_chunks(void *ctx, int ith, int nth)

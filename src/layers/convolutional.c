@@ -207,9 +207,9 @@ static void conv_bn_train_forward(dn_layer *l)
             for (int i = 0; i < ohw; i++) {
                 xn[i] = (o[i] - (float)mean) * inv;
                 o[i] = xn[i] * p->scales[k] + p->biases[k];
-                if (xx) xx[i] = o[i];
-                o[i] = dn_activate1(o[i], p->act);
             }
+            if (xx) memcpy(xx, o, (size_t)ohw * sizeof(float));
+            dn_activate(NULL, o, (size_t)ohw, p->act);
         }
     }
     conv_fold(l); /* inference constants follow the rolling statistics */
