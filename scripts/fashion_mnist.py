@@ -195,6 +195,10 @@ def main(argv=None):
                 eta = (n - i - 1) / rate if rate > 0 else 0.0
                 print("fashion_mnist: %s %d/%d (%d written) %.0f img/s, ETA %.0f s"
                       % (split, i + 1, n, written, rate, eta), flush=True)
+        keep = set(os.path.basename(p) for p in paths)
+        for name in os.listdir(d):  # left by an earlier run with a larger --limit, or interrupted
+            if name not in keep:
+                os.remove(os.path.join(d, name))
         write_atomic(lists[split], "".join(p + "\n" for p in paths).encode())
     write_meta(outdir, lists)
     write_atomic(stamp, want_stamp.encode())

@@ -242,13 +242,13 @@ def _pick_colour(rng, mean):
     return best
 
 
-def _place(rng, img, w, h, placed, required):
+def _place(rng, img, w, h, placed, tries):
     """Scales one 28x28 garment and finds a position for it. Returns (ox, oy, rows, ext, box)
-    with box in image coordinates, or None (only when not required)."""
+    with box in image coordinates, or None."""
     smax = min(SIDE_MAX, w, h)
     smin = min(SIDE_MIN, smax)
     hi = smax
-    for attempt in range(40 if required else 8):
+    for _ in range(tries):
         s = rng.randint(smin, hi)
         rows = resize(img, 28, 28, s, s)
         ext = _row_extents(rows)
@@ -261,10 +261,24 @@ def _place(rng, img, w, h, placed, required):
             box = (ox + tb[0], oy + tb[1], ox + tb[2], oy + tb[3])
             if all(_compatible(box, p) for p in placed):
                 return ox, oy, rows, ext, box
-        hi = max(smin, s - 8)
-    if required:
-        raise RuntimeError("could not place a required garment")
+        hi = max(smin, s - 8)  # no room: try smaller
     return None
+
+
+def _layout(rng, images, srcs, w, h, required):
+    """Places the garments srcs; one that finds no room is left out, or when every garment is
+    required the layout fails (None)."""
+    placed = []
+    insts = []
+    for src in srcs:
+        p = _place(rng, images[src * 784:(src + 1) * 784], w, h, placed, 16 if required else 8)
+        if p is None:
+            if required:
+                return None
+            continue
+        placed.append(p[4])
+        insts.append((src,) + p)
+    return insts
 
 
 def make_scene(split, i):
@@ -280,13 +294,13 @@ def make_scene(split, i):
     else:
         srcs = rng.sample(range(lo, end), rng.randint(1, MAX_INSTANCES))
     planes = _background(rng, w, h)
-    insts = []
-    placed = []
-    for src in srcs:
-        p = _place(rng, images[src * 784:(src + 1) * 784], w, h, placed, split == "repeat")
-        if p is not None:
-            placed.append(p[4])
-            insts.append((src,) + p)
+    for _ in range(50):  # repeat scenes need all k garments: start the layout again
+        insts = _layout(rng, images, srcs, w, h, split == "repeat")
+        if insts is not None:
+            break
+    else:
+        raise RuntimeError("%s scene %d: no room for %d garments in %dx%d"
+                           % (split, i, len(srcs), w, h))
     # larger garments first, so that a smaller one is never drawn under a larger one
     insts.sort(key=lambda t: -(t[5][2] - t[5][0]) * (t[5][3] - t[5][1]))
     lines = []
@@ -350,11 +364,13 @@ def _remove_stale(outdir, split, n):
                 os.remove(os.path.join(d, name))
 
 
+def _stamp_text(args, n):
+    return "%s seed=%d size=%d count=%d\n" % (VERSION, args.seed, args.size, n)
+
+
 def run_split(outdir, split, n, args, pool):
-    stamp_text = "%s seed=%d size=%d count=%d\n" % (VERSION, args.seed, args.size, n)
-    if _split_complete(outdir, split, stamp_text):
-        print("make_scenes: %s: %d scenes already complete; skipped" % (split, n), flush=True)
-        return
+    """(Re)generates every scene of one split, then its lists and its .done stamp."""
+    stamp_text = _stamp_text(args, n)
     stamp = os.path.join(outdir, ".%s.done" % split)
     if os.path.exists(stamp):
         os.remove(stamp)
@@ -393,8 +409,8 @@ def main(argv=None):
                     help="worker processes (output does not depend on it)")
     ap.add_argument("--src", default=fm.SRC_DIR, help="folder of the IDX .gz files")
     args = ap.parse_args(argv)
-    if args.size < 32:
-        ap.error("--size must be >= 32")
+    if args.size < 64:
+        ap.error("--size must be >= 64")
     counts = {s: getattr(args, s) for s in SPLITS}
     if any(c < 0 or c > 99999 for c in counts.values()):
         ap.error("scene counts must be in 0..99999")
@@ -412,14 +428,20 @@ def main(argv=None):
         f.write("backup=%s/\n" % os.path.join(outdir, "backup"))
 
     t0 = time.time()
-    sets = sorted({SOURCES[s][0] for s in SPLITS if counts[s]})
+    todo = []
+    for s in SPLITS:
+        if _split_complete(outdir, s, _stamp_text(args, counts[s])):
+            print("make_scenes: %s: %d scenes already complete; skipped" % (s, counts[s]))
+        else:
+            todo.append(s)
+    sets = sorted({SOURCES[s][0] for s in todo if counts[s]})
     _init(args.seed, args.size, args.src, sets)
     pool = None
-    if args.jobs > 1 and sum(counts.values()) > 32:
+    if args.jobs > 1 and sum(counts[s] for s in todo) > 32:
         import multiprocessing
         pool = multiprocessing.Pool(args.jobs, _init, (args.seed, args.size, args.src, sets))
     try:
-        for s in SPLITS:
+        for s in todo:
             run_split(outdir, s, counts[s], args, pool)
     finally:
         if pool:

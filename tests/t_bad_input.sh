@@ -174,6 +174,77 @@ $CONV
 size=0
 stride=2
 "
+mk hugeout.cfg '[net]
+width=16384
+height=16384
+channels=3
+
+[convolutional]
+filters=4096
+size=3
+stride=1
+pad=1
+activation=leaky
+'
+mk yolo_mask.cfg '[net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+filters=18
+size=1
+stride=1
+activation=linear
+
+[yolo]
+mask=0,1,7
+anchors=10,14, 23,27, 37,58
+classes=1
+num=3
+'
+mk yolo_anchors.cfg '[net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+filters=18
+size=1
+stride=1
+activation=linear
+
+[yolo]
+mask=0,1,2
+anchors=10,14, 23
+classes=1
+num=3
+'
+mk route_sizes.cfg "$NET
+[convolutional]
+filters=4
+size=1
+stride=1
+activation=linear
+
+[maxpool]
+size=2
+stride=2
+
+[route]
+layers=-1,-2
+"
+mk kernel.cfg '[net]
+width=4
+height=4
+channels=3
+
+[convolutional]
+filters=4
+size=7
+stride=1
+activation=linear
+'
 head -c 2000 /bin/ls > "$T/garbage.cfg"
 mkdir "$T/dir.cfg" "$T/dir.weights"
 
@@ -215,9 +286,33 @@ if [ $have_img = 1 ]; then
     jsz=$(stat -c %s "$T/dog.jpg"); psz=$(stat -c %s "$T/dog.png")
     head -c $((jsz / 3)) "$T/dog.jpg" > "$T/trunc.jpg"
     head -c $((psz / 2)) "$T/dog.png" > "$T/trunc.png"
-    # keep the JPEG headers (SOI .. up to the first 600 bytes), then seeded random bytes
-    { head -c 600 "$T/dog.jpg"; python3 -c "import random,sys; r=random.Random(3); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(20000)))"; } > "$T/corrupt.jpg"
     echo "this is not an image" > "$T/text.jpg"
+    # headers that claim absurd sizes (must be refused before any allocation), broken PNG data
+    python3 - "$T" <<'EOF'
+import struct, sys, zlib
+d = sys.argv[1]
+b = bytearray(open(d + '/dog.jpg', 'rb').read()); i = 2
+while True:  # patch the SOF marker's height and width to 60000
+    while b[i] != 0xFF: i += 1
+    while b[i] == 0xFF: i += 1
+    mk = b[i]; i += 1
+    if 0xC0 <= mk <= 0xCF and mk not in (0xC4, 0xC8, 0xCC):
+        struct.pack_into('>HH', b, i + 3, 60000, 60000); break
+    i += struct.unpack('>H', b[i:i + 2])[0]
+open(d + '/hugedim.jpg', 'wb').write(b)
+def chunk(t, x): return struct.pack('>I', len(x)) + t + x + struct.pack('>I', zlib.crc32(t + x) & 0xffffffff)
+def png(w, h, color, idat):
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, color, 0, 0, 0))
+            + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+rows = b''.join(b'\0' + b'\x80' * 10 for _ in range(10))
+open(d + '/hugedim.png', 'wb').write(png(30000, 30000, 0, zlib.compress(rows)))
+open(d + '/short_idat.png', 'wb').write(png(16000, 16000, 2, zlib.compress(b'\0' * 100)))
+open(d + '/bad_filter.png', 'wb').write(png(10, 10, 0, zlib.compress(b''.join(b'\x09' + b'\x80' * 10 for _ in range(10)))))
+# seeded random bytes after the first 600 bytes (the headers) of dog.jpg
+import random
+r = random.Random(3)
+open(d + '/corrupt.jpg', 'wb').write(bytes(b[:0]) + open(d + '/dog.jpg', 'rb').read()[:600] + bytes(r.randrange(256) for _ in range(20000)))
+EOF
 fi
 # a detector net for detector test (1 class) and a classifier net for classifier predict
 mk det.cfg '[net]
@@ -257,16 +352,30 @@ printf 'classes=3\nnames=%s\ntop=1\n' "$T/abc.names" > "$T/cls.data"
 printf 'classes=1\nnames=%s\n' "$T/obj.names" > "$T/det.data"
 printf 'classes=1\n' > "$T/nonames.data"
 printf 'classes=1\nnames=%s\n' "$T/missing.names" > "$T/missingnames.data"
+: > "$T/empty.names"
+printf 'classes=1\nnames=%s\n' "$T/empty.names" > "$T/emptynames.data"
+printf 'classes=3\nnames=%s\n' "$T/obj.names" > "$T/fewnames.data"
+mk big.cfg "$NET
+[convolutional]
+filters=256
+size=3
+stride=1
+pad=1
+activation=leaky
+"
+# runs a command with writes limited to 4 KiB (SIGXFSZ ignored, so write() fails with EFBIG)
+LIM=(bash -c 'trap "" XFSZ; ulimit -f 4; exec "$@"' lim)
 
 # ---- the check ---------------------------------------------------------------------------------
 # row desc expected-rc regex [out-file-that-must-not-exist|-] -- command...
 row() {
     local desc=$1 want=$2 re=$3 outf=$4; shift 5
-    rm -f "$T/out.weights" "$T/out.jpg"
+    [ "$outf" != - ] && rm -f "$T/$outf"*
     local t0 rc
-    t0=$(date +%s.%N)
+    t0=${EPOCHREALTIME/[.,]/}
     (cd "$T" && timeout 10 "$@") > "$T/stdout" 2> "$T/stderr"; rc=$?
-    local dt; dt=$(python3 -c "print('%.2f' % ($(date +%s.%N) - $t0))")
+    local us=$(( ${EPOCHREALTIME/[.,]/} - t0 )) dt
+    dt=$((us / 1000000)).$(printf '%02d' $((us / 10000 % 100)))
     local errs nerr line why=""
     errs=$(grep -E '^darknet: ' "$T/stderr" | grep -v '^darknet: warning: ')
     nerr=$(printf '%s' "$errs" | grep -c '')
@@ -281,7 +390,8 @@ row() {
     elif [ "$want" -ne 0 ] && [ "$nerr" -gt 1 ]; then why="$nerr error lines, expected one"
     elif [ -z "$line" ]; then why="no error line in stderr"
     elif ! printf '%s\n' "$line" | grep -qE -- "$re"; then why="error line does not match /$re/"
-    elif [ "$outf" != - ] && [ "$want" -ne 0 ] && [ -e "$T/$outf" ]; then why="left $outf behind after failing"
+    elif [ "$outf" != - ] && [ "$want" -ne 0 ] && compgen -G "$T/$outf*" > /dev/null; then
+        why="left $(cd "$T" && ls -d "$outf"* | tr '\n' ' ')behind after failing"
     fi
     if [ -z "$why" ]; then
         echo "ok   $desc (exit $rc, ${dt}s): ${line:0:150}"; pass=$((pass + 1))
@@ -321,6 +431,11 @@ row "cfg maxpool size=0"        1 'maxpool0\.cfg:(13|14):.*size'              ou
 row "cfg binary garbage"        1 'garbage\.cfg(:[0-9]+)?: '                  out.weights -- $WR garbage.cfg out.weights
 row "cfg is a directory"        1 'dir\.cfg(:[0-9]+)?: .*(director|read|open)' out.weights -- $WR dir.cfg out.weights
 row "cfg missing file"          1 'nothere\.cfg: .*(No such file|open)'       out.weights -- $WR nothere.cfg out.weights
+row "cfg output size too large" 1 'layer 0.*(range|large|memory)'            out.weights -- $WR hugeout.cfg out.weights
+row "cfg yolo mask out of range" 1 'yolo_mask\.cfg:13:.*mask.*7'              out.weights -- $WR yolo_mask.cfg out.weights
+row "cfg yolo too few anchors"  1 'yolo_anchors\.cfg:14:.*anchor'             out.weights -- $WR yolo_anchors.cfg out.weights
+row "cfg route inputs differ"   1 'route_sizes\.cfg:17:.*route'               out.weights -- $WR route_sizes.cfg out.weights
+row "cfg kernel larger than input" 1 'kernel\.cfg:(6|8):.*(kernel|size)'      out.weights -- $WR kernel.cfg out.weights
 
 # weights
 WI="$DK weights info"
@@ -330,6 +445,8 @@ row "weights header only"       1 'header\.weights.*layer 0'                  - 
 ig "weights oversized (warns)"  0 'det_over\.weights.*16 bytes'               out.jpg -- $DK detector test det.data det.cfg det_over.weights dog.jpg -out out
 row "weights is a directory"    1 'dir\.weights: .*(director|regular|read|open)'      - -- $WI good.cfg dir.weights
 row "weights missing file"      1 'nothere\.weights: .*(No such file|open)'   - -- $WI good.cfg nothere.weights
+row "weights out dir missing"   1 'nodir/out\.weights'                       - -- $WR good.cfg nodir/out.weights
+row "weights write fails (file size limit)" 1 'out\.weights.*(large|write)'   out.weights -- "${LIM[@]}" $WR big.cfg out.weights
 row "detector truncated weights" 1 'trunc\.weights.*layer 1'                  out.jpg -- $DK detector test det.data good.cfg trunc.weights dog.jpg -out out
 
 # images (detector test on a 1-class net, -out out: no out.jpg may be left on failure)
@@ -340,17 +457,31 @@ ig "image truncated PNG"        1 'trunc\.png'                                ou
 ig "image corrupt JPEG"         1 'corrupt\.jpg'                              out.jpg -- $DT corrupt.jpg -out out
 ig "image text named .jpg"      1 'text\.jpg'                                 out.jpg -- $DT text.jpg -out out
 ig "image missing"              1 'nothere\.jpg: .*(No such file|open)'       out.jpg -- $DT nothere.jpg -out out
+ig "image JPEG header 60000x60000" 1 'hugedim\.jpg.*60000'                    out.jpg -- $DT hugedim.jpg -out out
+ig "image PNG header 30000x30000" 1 'hugedim\.png.*30000'                     out.jpg -- $DT hugedim.png -out out
+ig "image PNG 16000x16000 short data" 1 'short_idat\.png'                     out.jpg -- $DT short_idat.png -out out
+ig "image PNG bad filter byte"  1 'bad_filter\.png'                           out.jpg -- $DT bad_filter.png -out out
+ig "image -out write fails (file size limit)" 1 'out\.jpg.*(write|space|large)' out.jpg -- "${LIM[@]}" $DT dog.jpg -out out
+ig "image -out dir missing"     1 'nodir/out\.jpg'                            - -- $DT dog.jpg -out nodir/out
 ig "image classifier truncated JPEG" 1 'trunc\.jpg'                           - -- $DK classifier predict cls.data cls.cfg cls.weights trunc.jpg
 
 # .data files
 ig "data without names"         1 'names'                                     out.jpg -- $DK detector test nonames.data det.cfg det.weights dog.jpg -out out
 ig "data names file missing"    1 'missing\.names'                            out.jpg -- $DK detector test missingnames.data det.cfg det.weights dog.jpg -out out
 ig "data file missing"          1 'nothere\.data'                             out.jpg -- $DK detector test nothere.data det.cfg det.weights dog.jpg -out out
+ig "data names file empty"      1 '(emptynames\.data|empty\.names).*(0 names|empty)' out.jpg -- $DK detector test emptynames.data det.cfg det.weights dog.jpg -out out
+ig "data fewer names than classes" 1 'fewnames\.data.*1 names? for 3'        - -- $DK classifier predict fewnames.data cls.cfg cls.weights dog.jpg
+ig "detector test on a classifier" 1 'cls\.cfg.*detector'                    out.jpg -- $DK detector test det.data cls.cfg cls.weights dog.jpg -out out
 
 # flags and arguments
 ig "flag unknown -foo"          2 "'-foo'"                                    out.jpg -- $DT dog.jpg -foo -out out
 ig "flag -thresh abc"           2 "-thresh.*'abc'"                            out.jpg -- $DT dog.jpg -thresh abc -out out
 ig "flag -thresh without value" 2 "-thresh"                                   - -- $DT dog.jpg -thresh
+ig "flag -thresh nan"           2 "-thresh"                                   out.jpg -- $DT dog.jpg -thresh nan -out out
+ig "flag -thresh 2"             2 "-thresh"                                   out.jpg -- $DT dog.jpg -thresh 2 -out out
+ig "flag -thresh -0.5"          2 "-thresh"                                   out.jpg -- $DT dog.jpg -thresh -0.5 -out out
+ig "flag -top 1.5"              2 "-top.*'1\.5'"                              - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 1.5
+ig "args too many positional"   2 "unexpected argument 'extra'"              out.jpg -- $DT dog.jpg extra -out out
 ig "flag -top -1"               2 '-top -1'                                   - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top -1
 ig "flag -top 5000"             2 '-top 5000'                                 - -- $DK classifier predict cls.data cls.cfg cls.weights dog.jpg -top 5000
 row "args detector test missing positional" 2 'usage: darknet detector test' - -- $DK detector test det.data det.cfg

@@ -29,8 +29,9 @@
 #define GC_SUBSET 64
 
 /* Piecewise-linear parts downstream of the stop layer (activations with kinks, maxpool): skip
- * points whose one-sided differences disagree, i.e. where a kink or a max-pool tie lies within
- * eps; the central difference there is meaningless. At least half the points must survive. */
+ * points whose secant slopes over the four half-steps in [-eps, eps] disagree, i.e. where a kink
+ * or a max-pool tie lies within eps; the central difference there is meaningless. At least half
+ * the points must survive. */
 #define GC_KINKS 1
 
 /* Added to every case's seed; rebuild with -DGC_SEED_OFFSET=n to try other random nets. */

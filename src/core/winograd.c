@@ -9,21 +9,19 @@
 /* Tiles transformed together: one vector of 8 floats (AVX2), the innermost index of V and M.
  * The shuffles below are written for exactly 8. */
 #define WG_LANES 8
-/* Floats of V (16, c, T) + M (16, n, T) one chunk may use, per thread (4 MB): big enough that
- * the GEMMs see long rows and U is streamed few times, small enough to stay in L2/L3. */
+/* Target floats of V + M (16 * (c + n) per tile) for one chunk, per thread (4 MB): the tiles
+ * of a chunk are transformed, multiplied and transformed back while they sit in L2/L3. Chunks
+ * hold at least WG_MIN_T tiles (so wide layers get long GEMM rows and stream U few times) and at
+ * most WG_MAX_T (beyond that narrow layers gain nothing). */
 #define WG_CHUNK_FLOATS ((size_t)1 << 20)
-#ifndef WG_MIN_T
 #define WG_MIN_T 64
-#endif
-#ifndef WG_MAX_T
 #define WG_MAX_T 1024
-#endif
-#ifndef WG_OWN_GEMM
-#define WG_OWN_GEMM 1
-#endif
 /* GEMM micro-tile: WG_MR output channels x WG_NR tiles (12 accumulators of 8 floats). */
 #define WG_MR 6
 #define WG_NR 16
+/* Zeros before each padded input row: spans of tiles in the second tile row of a group start
+ * up to 2*(WG_LANES - 1) floats before the row. */
+#define WG_FRONT (2 * WG_LANES)
 
 /* How the tiles of one layer are cut into chunks. Depends only on the layer's shape, never on
  * the thread count, so every thread count computes exactly the same arithmetic. */
@@ -33,7 +31,11 @@ typedef struct wg_plan {
     int th, tw;    /* tiles down and across: ceil(oh/2), ceil(ow/2) */
     int tiles;     /* th * tw */
     int nchunks;   /* chunk k holds tiles [tiles*k/nchunks, tiles*(k+1)/nchunks) */
-    int T;         /* capacity of a chunk in tiles, a multiple of WG_LANES: row length of V, M */
+    int T;         /* capacity of a chunk in tiles, a multiple of WG_NR */
+    int rl;        /* length of one padded input row (wg_rows) */
+    size_t vs, ms; /* floats from one xi plane of V (T / WG_NR, c, WG_NR), M (n, T) to the next */
+    size_t nv, nm; /* floats of V and M: 16 planes each */
+    size_t per_thread; /* scratch floats of one thread: V, M, then 4 padded rows */
 } wg_plan;
 
 static int wg_plan_make(int c, int n, int h, int w, int pad, wg_plan *p)
@@ -60,6 +62,16 @@ static int wg_plan_make(int c, int n, int h, int w, int pad, wg_plan *p)
     p->nchunks = (int)nchunks;
     long T = ((long)p->tiles + nchunks - 1) / nchunks;
     p->T = (int)((T + WG_NR - 1) / WG_NR * WG_NR);
+    /* a span read by wg_gather ends at padded column 2*(tw - 1) + 2*WG_LANES + 1 */
+    int span = 2 * p->tw + 2 * WG_LANES;
+    p->rl = WG_FRONT + (w + 2 * pad > span ? w + 2 * pad : span);
+    /* One cache line between consecutive xi planes: with plane sizes that are multiples of
+       4 KiB the 16 stores of a tile group would alias in the store buffer (2x slower). */
+    p->vs = (size_t)c * p->T + WG_NR;
+    p->ms = (size_t)n * p->T + WG_NR;
+    p->nv = 16 * p->vs;
+    p->nm = 16 * p->ms;
+    p->per_thread = p->nv + p->nm + (size_t)4 * p->rl;
     return 1;
 }
 
@@ -67,7 +79,7 @@ size_t dn_winograd_scratch(int c, int n, int h, int w, int pad)
 {
     wg_plan p;
     if (!wg_plan_make(c, n, h, w, pad, &p)) return 0;
-    return (size_t)16 * ((size_t)c + (size_t)n) * (size_t)p.T;
+    return p.per_thread;
 }
 
 dn_status dn_winograd_weights(const float *weights, int n, int c, float **U)
@@ -107,14 +119,11 @@ dn_status dn_winograd_weights(const float *weights, int n, int c, float **U)
 typedef float wg_v8 __attribute__((vector_size(4 * WG_LANES)));
 typedef int wg_i8 __attribute__((vector_size(4 * WG_LANES)));
 
-static inline wg_v8 wg_load(const float *p)
-{
-    wg_v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void wg_store(float *p, wg_v8 v) { memcpy(p, &v, sizeof v); }
+/* Unaligned access to WG_LANES floats (GCC and Clang let a vector alias its element type).
+ * Macros rather than functions: a vector passed by value changes the ABI without AVX. */
+typedef float wg_v8u __attribute__((vector_size(4 * WG_LANES), aligned(4)));
+#define wg_load(p) (*(const wg_v8u *)(p))
+#define wg_store(p, v) (*(wg_v8u *)(p) = (v))
 
 #if defined(__clang__)
 #define WG_SHUFFLE2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
@@ -122,88 +131,109 @@ static inline void wg_store(float *p, wg_v8 v) { memcpy(p, &v, sizeof v); }
 #define WG_SHUFFLE2(a, b, ...) __builtin_shuffle(a, b, (wg_i8){__VA_ARGS__})
 #endif
 
-/* One input row's span x[0 .. 2*WG_LANES+1] -> d[j][lane] = x[2*lane + j], j = 0..3. */
-static inline void wg_row_split(const float *x, wg_v8 d[4])
+/* One input row's span x[0 .. 2*WG_LANES+1] -> e[j][lane] = x[2*lane + j], j = 0..3. */
+static inline void wg_row_split(const float *x, wg_v8 e[4])
 {
     wg_v8 a = wg_load(x), b = wg_load(x + WG_LANES);
     wg_v8 a2 = wg_load(x + 2), b2 = wg_load(x + WG_LANES + 2);
-    d[0] = WG_SHUFFLE2(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-    d[1] = WG_SHUFFLE2(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-    d[2] = WG_SHUFFLE2(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14);
-    d[3] = WG_SHUFFLE2(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+    e[0] = WG_SHUFFLE2(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+    e[1] = WG_SHUFFLE2(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+    e[2] = WG_SHUFFLE2(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14);
+    e[3] = WG_SHUFFLE2(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
 }
 
-/* Gathers the 4x4 input patches of tiles t0 .. t0+WG_LANES-1 (only the first nl are real; the
- * rest are zero) of one channel src (h, w) into d[4*row + col][lane], zero outside the image. */
-static void wg_gather(const wg_plan *p, const float *src, int t0, int nl, wg_v8 d[16])
+/* Fills the padded rows of tile row ty of channel src (h, w): row r (input row 2*ty - pad + r)
+ * is rows[r * p->rl + WG_FRONT + x] = pixel (2*ty - pad + r, x - pad), zero outside the image,
+ * for x from -WG_FRONT to p->rl - WG_FRONT - 1. */
+static void wg_rows(const wg_plan *p, const float *src, int ty, float *rows)
 {
-    const int h = p->h, w = p->w;
+    for (int r = 0; r < 4; r++) {
+        float *x = rows + (size_t)r * p->rl;
+        int iy = 2 * ty - p->pad + r;
+        if (iy < 0 || iy >= p->h) {
+            memset(x, 0, (size_t)p->rl * sizeof *x);
+            continue;
+        }
+        int lead = WG_FRONT + p->pad, tail = p->rl - lead - p->w;
+        memset(x, 0, (size_t)lead * sizeof *x);
+        memcpy(x + lead, src + (size_t)iy * p->w, (size_t)p->w * sizeof *x);
+        memset(x + lead + p->w, 0, (size_t)tail * sizeof *x);
+    }
+}
+
+/* d[4*r + j][lane] = pixel (2*ty - pad + r, 2*tx - pad + j) of channel src, zero outside the
+ * image, where (ty, tx) is tile t0 + lane; lanes >= nl are zero. The general case: the lanes are
+ * cut into segments that lie in one tile row; each reads its tile row's padded rows (refilled
+ * when *rows_ty is another tile row) as spans of 2*WG_LANES + 2 floats. */
+static void wg_gather(const wg_plan *p, const float *src, int t0, int nl, float *rows,
+                      int *rows_ty, wg_v8 d[16])
+{
+    const wg_i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
     int ty = t0 / p->tw, tx = t0 % p->tw;
-    int iy0 = 2 * ty - p->pad, ix0 = 2 * tx - p->pad;
-    if (nl == WG_LANES && tx + WG_LANES <= p->tw) {
-        /* one tile row: the patches span columns ix0 .. ix0 + 2*WG_LANES + 1 of four rows */
-        int inside_x = ix0 >= 0 && ix0 + 2 * WG_LANES + 2 <= w;
-        for (int r = 0; r < 4; r++) {
-            int iy = iy0 + r;
-            if (iy >= 0 && iy < h && inside_x) {
-                wg_row_split(src + (size_t)iy * w + ix0, d + 4 * r);
-                continue;
-            }
-            float x[2 * WG_LANES + 2]; /* the row's span, zero padded */
-            for (int j = 0; j < 2 * WG_LANES + 2; j++) {
-                int ix = ix0 + j;
-                x[j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? src[(size_t)iy * w + ix] : 0.f;
-            }
-            wg_row_split(x, d + 4 * r);
+    for (int k = 0; k < 16; k++) d[k] = (wg_v8){0};
+    for (int l0 = 0, len; l0 < nl; l0 += len, tx = 0, ty++) {
+        len = p->tw - tx < nl - l0 ? p->tw - tx : nl - l0;
+        if (*rows_ty != ty) {
+            wg_rows(p, src, ty, rows);
+            *rows_ty = ty;
         }
-        return;
-    }
-    /* lanes spread over two tile rows, or past the last tile: one patch at a time */
-    float g[16][WG_LANES];
-    for (int l = 0; l < WG_LANES; l++) {
-        int t = t0 + l;
-        int y0 = 2 * (t / p->tw) - p->pad, x0 = 2 * (t % p->tw) - p->pad;
+        /* lane l of the segment reads x[2 * l + j], x = its padded row from column 2*(tx - l0) */
+        const float *x = rows + WG_FRONT + 2 * (tx - l0);
+        wg_i8 in_seg = (lane >= (wg_i8){0} + l0) & (lane < (wg_i8){0} + (l0 + len));
         for (int r = 0; r < 4; r++) {
-            int iy = y0 + r;
-            for (int j = 0; j < 4; j++) {
-                int ix = x0 + j;
-                g[4 * r + j][l] = l < nl && iy >= 0 && iy < h && ix >= 0 && ix < w
-                                      ? src[(size_t)iy * w + ix] : 0.f;
-            }
+            wg_v8 e[4];
+            wg_row_split(x + (size_t)r * p->rl, e);
+            for (int j = 0; j < 4; j++)
+                d[4 * r + j] = (wg_v8)(((wg_i8)e[j] & in_seg) | ((wg_i8)d[4 * r + j] & ~in_seg));
         }
     }
-    for (int k = 0; k < 16; k++) d[k] = wg_load(g[k]);
 }
 
-/* V (16, c, T): columns [0, roundup(nt)) for channels [c0, c1) from tiles [t0, t0 + nt).
- * Per patch d: V = B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (eq. 8). */
-static void wg_input(const wg_plan *p, const float *in, int t0, int nt, int c0, int c1, float *V)
+/* v[xi * vs] = (B^T d B)[xi] with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (eq. 8): rows
+ * combined first, then columns, in every path, so each tile's V is the same wherever it is. */
+static inline __attribute__((always_inline)) void wg_btdb(const wg_v8 d[16], float *v, size_t vs)
 {
-    const size_t T = (size_t)p->T, vs = (size_t)p->c * T;
+    wg_v8 s[16];
+    for (int j = 0; j < 4; j++) {
+        s[j] = d[j] - d[8 + j];
+        s[4 + j] = d[4 + j] + d[8 + j];
+        s[8 + j] = d[8 + j] - d[4 + j];
+        s[12 + j] = d[4 + j] - d[12 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+        const wg_v8 *r = s + 4 * i;
+        wg_store(v + (4 * i) * vs, r[0] - r[2]);
+        wg_store(v + (4 * i + 1) * vs, r[1] + r[2]);
+        wg_store(v + (4 * i + 2) * vs, r[2] - r[1]);
+        wg_store(v + (4 * i + 3) * vs, r[1] - r[3]);
+    }
+}
+
+/* V (16, T / WG_NR, c, WG_NR) for channels [c0, c1) from tiles [t0, t0 + nt): tile t0 + q of
+ * channel ch, element xi, is V[xi][q / WG_NR][ch][q % WG_NR], the layout wg_kernel reads. Lanes
+ * up to the next multiple of WG_LANES are written too (zeros). rows: 4 * p->rl floats. */
+static void wg_input(const wg_plan *p, const float *in, int t0, int nt, int c0, int c1, float *V,
+                     float *rows)
+{
+    const size_t vs = p->vs, plane = (size_t)p->h * p->w;
+    const int w = p->w;
     for (int ch = c0; ch < c1; ch++) {
-        const float *src = in + (size_t)ch * p->h * p->w;
+        const float *src = in + ch * plane;
+        int rows_ty = -1;
         for (int g = 0; g < nt; g += WG_LANES) {
-            wg_v8 d[16], s[16];
-            int nl = nt - g < WG_LANES ? nt - g : WG_LANES;
-            wg_gather(p, src, t0 + g, nl, d);
-            for (int j = 0; j < 4; j++) { /* B^T d: combine rows */
-                s[j] = d[j] - d[8 + j];
-                s[4 + j] = d[4 + j] + d[8 + j];
-                s[8 + j] = d[8 + j] - d[4 + j];
-                s[12 + j] = d[4 + j] - d[12 + j];
-            }
-#if WG_OWN_GEMM
             float *v = V + (size_t)(g / WG_NR) * WG_NR * p->c + (size_t)ch * WG_NR + g % WG_NR;
-#else
-            float *v = V + (size_t)ch * T + g;
-#endif
-            for (int i = 0; i < 4; i++) { /* (B^T d) B: combine columns */
-                const wg_v8 *r = s + 4 * i;
-                wg_store(v + (4 * i) * vs, r[0] - r[2]);
-                wg_store(v + (4 * i + 1) * vs, r[1] + r[2]);
-                wg_store(v + (4 * i + 2) * vs, r[2] - r[1]);
-                wg_store(v + (4 * i + 3) * vs, r[1] - r[3]);
+            int ty = (t0 + g) / p->tw, tx = (t0 + g) % p->tw;
+            int iy0 = 2 * ty - p->pad, ix0 = 2 * tx - p->pad;
+            wg_v8 d[16];
+            if (nt - g >= WG_LANES && tx + WG_LANES <= p->tw && iy0 >= 0 && iy0 + 4 <= p->h &&
+                ix0 >= 0 && ix0 + 2 * WG_LANES + 2 <= w) {
+                /* all lanes in one tile row, inside the image: straight from src */
+                const float *x = src + (size_t)iy0 * w + ix0;
+                for (int r = 0; r < 4; r++) wg_row_split(x + (size_t)r * w, d + 4 * r);
+            } else {
+                wg_gather(p, src, t0 + g, nt - g < WG_LANES ? nt - g : WG_LANES, rows, &rows_ty, d);
             }
+            wg_btdb(d, v, vs);
         }
     }
 }
@@ -212,15 +242,15 @@ static void wg_input(const wg_plan *p, const float *in, int t0, int nt, int c0, 
  * Y = A^T m A with A^T = [1 1 1 0; 0 1 -1 -1] (eq. 8), written where it lies inside (oh, ow). */
 static void wg_output(const wg_plan *p, const float *M, int t0, int nt, int k0, int k1, float *out)
 {
-    const size_t T = (size_t)p->T, ms = (size_t)p->n * T;
+    const size_t T = (size_t)p->T, ms = p->ms;
     const int oh = p->oh, ow = p->ow;
     for (int k = k0; k < k1; k++) {
         float *dst = out + (size_t)k * oh * ow;
         for (int g = 0; g < nt; g += WG_LANES) {
             const float *m = M + (size_t)k * T + g;
             int nl = nt - g < WG_LANES ? nt - g : WG_LANES;
-            /* lanes past nt hold stale values: computed, never stored */
-            wg_v8 t[8], y[4];
+            /* lanes past nt hold padding tiles: computed, never stored */
+            wg_v8 t[8], y[4], q[4];
             for (int j = 0; j < 4; j++) { /* A^T m: 2 x 4 */
                 wg_v8 m0 = wg_load(m + j * ms), m1 = wg_load(m + (4 + j) * ms);
                 wg_v8 m2 = wg_load(m + (8 + j) * ms), m3 = wg_load(m + (12 + j) * ms);
@@ -232,27 +262,32 @@ static void wg_output(const wg_plan *p, const float *M, int t0, int nt, int k0, 
                 y[2 * i] = r[0] + r[1] + r[2];
                 y[2 * i + 1] = r[1] - r[2] - r[3];
             }
-            int tt = t0 + g;
-            int ty = tt / p->tw, tx = tt % p->tw;
-            int oy = 2 * ty, ox = 2 * tx;
-            if (nl == WG_LANES && tx + WG_LANES <= p->tw && oy + 2 <= oh && ox + 2 * WG_LANES <= ow) {
-                /* one tile row inside the image: interleave the two columns of each tile */
-                float *r0 = dst + (size_t)oy * ow + ox, *r1 = r0 + ow;
-                wg_store(r0, WG_SHUFFLE2(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11));
-                wg_store(r0 + WG_LANES, WG_SHUFFLE2(y[0], y[1], 4, 12, 5, 13, 6, 14, 7, 15));
-                wg_store(r1, WG_SHUFFLE2(y[2], y[3], 0, 8, 1, 9, 2, 10, 3, 11));
-                wg_store(r1 + WG_LANES, WG_SHUFFLE2(y[2], y[3], 4, 12, 5, 13, 6, 14, 7, 15));
+            /* output rows 2ty, 2ty+1 of the lanes: (q[0] q[1]) and (q[2] q[3]), 2 floats a lane */
+            q[0] = WG_SHUFFLE2(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11);
+            q[1] = WG_SHUFFLE2(y[0], y[1], 4, 12, 5, 13, 6, 14, 7, 15);
+            q[2] = WG_SHUFFLE2(y[2], y[3], 0, 8, 1, 9, 2, 10, 3, 11);
+            q[3] = WG_SHUFFLE2(y[2], y[3], 4, 12, 5, 13, 6, 14, 7, 15);
+            int ty = (t0 + g) / p->tw, tx = (t0 + g) % p->tw;
+            if (nl == WG_LANES && tx + WG_LANES <= p->tw && 2 * ty + 2 <= oh &&
+                2 * tx + 2 * WG_LANES <= ow) {
+                float *r0 = dst + (size_t)(2 * ty) * ow + 2 * tx;
+                wg_store(r0, q[0]);
+                wg_store(r0 + WG_LANES, q[1]);
+                wg_store(r0 + ow, q[2]);
+                wg_store(r0 + ow + WG_LANES, q[3]);
                 continue;
             }
-            float ys[4][WG_LANES];
-            for (int q = 0; q < 4; q++) wg_store(ys[q], y[q]);
-            for (int l = 0; l < nl; l++) {
-                int t1 = tt + l;
-                int y0 = 2 * (t1 / p->tw), x0 = 2 * (t1 % p->tw);
-                for (int i = 0; i < 2; i++)
-                    for (int j = 0; j < 2; j++)
-                        if (y0 + i < oh && x0 + j < ow)
-                            dst[(size_t)(y0 + i) * ow + x0 + j] = ys[2 * i + j][l];
+            float rows[2][2 * WG_LANES];
+            for (int i = 0; i < 2; i++) {
+                wg_store(rows[i], q[2 * i]);
+                wg_store(rows[i] + WG_LANES, q[2 * i + 1]);
+            }
+            for (int l0 = 0, len; l0 < nl; l0 += len, tx = 0, ty++) { /* per tile row, clipped */
+                len = p->tw - tx < nl - l0 ? p->tw - tx : nl - l0;
+                int cols = 2 * len < ow - 2 * tx ? 2 * len : ow - 2 * tx;
+                for (int i = 0; i < 2 && 2 * ty + i < oh; i++)
+                    memcpy(dst + (size_t)(2 * ty + i) * ow + 2 * tx, rows[i] + 2 * l0,
+                           (size_t)cols * sizeof(float));
             }
         }
     }
@@ -264,8 +299,7 @@ typedef struct wg_job {
     const wg_plan *p;
     const float *U, *in;
     float *out, *scratch;
-    size_t per_thread; /* floats of scratch per thread */
-    int chunk;         /* cooperative mode: the chunk being processed */
+    int chunk; /* cooperative mode: the chunk being processed */
 } wg_job;
 
 static void wg_chunk_range(const wg_plan *p, int k, int *t0, int *nt)
@@ -276,16 +310,17 @@ static void wg_chunk_range(const wg_plan *p, int k, int *t0, int *nt)
     *nt = hi - lo;
 }
 
-#if WG_OWN_GEMM
 /* m (mr x 8*nv, row stride ldm) = u (mr x c, row stride ldu) * v (c x 8*nv, row stride WG_NR):
  * WG_MR x WG_NR register block, k ascending (so every thread count gives the same sums). */
 static inline __attribute__((always_inline)) void wg_kernel(int mr, int nv, int c, const float *u,
                                                            size_t ldu, const float *v, float *m,
-                                                           size_t ldm)
+                                                           size_t ldm, const float *pf)
 {
     wg_v8 acc[WG_MR][2];
     for (int i = 0; i < WG_MR; i++) acc[i][0] = acc[i][1] = (wg_v8){0};
     for (int k = 0; k < c; k++) {
+        if (pf && (k & 15) == 0)
+            for (int i = 0; i < WG_MR; i++) __builtin_prefetch(pf + i * ldu + k);
         wg_v8 v0 = wg_load(v + (size_t)k * WG_NR), v1 = v0;
         if (nv == 2) v1 = wg_load(v + (size_t)k * WG_NR + WG_LANES);
         for (int i = 0; i < mr; i++) {
@@ -310,63 +345,54 @@ static void wg_gemms(const wg_plan *p, const float *U, const float *V, float *M,
     const size_t T = (size_t)p->T, nc = (size_t)n * c;
     const int nv8 = (nt + WG_LANES - 1) / WG_LANES; /* 8-tile columns to compute */
     for (int xi = x0; xi < x1; xi++) {
-        const float *u = U + xi * nc, *v = V + xi * c * T;
-        float *m = M + xi * n * T;
+        const float *u = U + xi * nc, *v = V + xi * p->vs;
+        float *m = M + xi * p->ms;
         for (int i0 = 0; i0 < n; i0 += WG_MR) {
             int mr = n - i0 < WG_MR ? n - i0 : WG_MR;
             for (int j = 0; j < nv8; j += 2) {
                 int nv = nv8 - j < 2 ? 1 : 2;
                 const float *ub = u + (size_t)i0 * c, *vb = v + (size_t)(j / 2) * WG_NR * c;
                 float *mb = m + (size_t)i0 * T + (size_t)j * WG_LANES;
+                const float *pf = j == 0 && i0 + 2 * WG_MR <= n ? ub + (size_t)WG_MR * c : NULL;
                 if (mr == WG_MR && nv == 2)
-                    wg_kernel(WG_MR, 2, c, ub, c, vb, mb, T);
+                    wg_kernel(WG_MR, 2, c, ub, c, vb, mb, T, pf);
                 else if (nv == 2)
-                    wg_kernel(mr, 2, c, ub, c, vb, mb, T);
+                    wg_kernel(mr, 2, c, ub, c, vb, mb, T, pf);
                 else
-                    wg_kernel(mr, 1, c, ub, c, vb, mb, T);
+                    wg_kernel(mr, 1, c, ub, c, vb, mb, T, pf);
             }
         }
     }
 }
-#else
-/* M[xi] (n x nt, row stride T) = U[xi] (n x c) * V[xi] (c x nt, row stride T), single-threaded,
- * for xi in [x0, x1). */
-static void wg_gemms(const wg_plan *p, const float *U, const float *V, float *M, int nt, int x0,
-                     int x1)
-{
-    const size_t T = (size_t)p->T, nc = (size_t)p->n * p->c;
-    for (int xi = x0; xi < x1; xi++)
-        dn_gemm(NULL, 0, 0, p->n, nt, p->c, 1.f, U + xi * nc, p->c, V + xi * p->c * T, p->T, 0.f,
-                M + xi * p->n * T, p->T);
-}
-#endif
 
 /* Per-thread mode: each thread runs whole chunks in its own slice of scratch. */
 static void wg_task_chunks(void *ctx, int ith, int nth)
 {
     const wg_job *j = ctx;
     const wg_plan *p = j->p;
-    float *V = j->scratch + (size_t)ith * j->per_thread;          /* (16, c, T) */
-    float *M = V + (size_t)16 * p->c * p->T;                      /* (16, n, T) */
+    float *V = j->scratch + (size_t)ith * p->per_thread, *M = V + p->nv, *rows = M + p->nm;
     int lo, hi;
     dn_split(p->nchunks, ith, nth, &lo, &hi);
     for (int k = lo; k < hi; k++) {
         int t0, nt;
         wg_chunk_range(p, k, &t0, &nt);
-        wg_input(p, j->in, t0, nt, 0, p->c, V);
+        wg_input(p, j->in, t0, nt, 0, p->c, V, rows);
         wg_gemms(p, j->U, V, M, nt, 0, 16);
         wg_output(p, M, t0, nt, 0, p->n, j->out);
     }
 }
 
-/* Cooperative mode: all threads work on one chunk, phase by phase, in scratch slice 0. */
+/* Cooperative mode: all threads work on one chunk, phase by phase, with V and M in scratch
+ * slice 0 and each thread's padded rows in its own slice. */
 static void wg_task_input(void *ctx, int ith, int nth)
 {
     const wg_job *j = ctx;
+    const wg_plan *p = j->p;
     int t0, nt, lo, hi;
-    wg_chunk_range(j->p, j->chunk, &t0, &nt);
-    dn_split(j->p->c, ith, nth, &lo, &hi);
-    wg_input(j->p, j->in, t0, nt, lo, hi, j->scratch);
+    wg_chunk_range(p, j->chunk, &t0, &nt);
+    dn_split(p->c, ith, nth, &lo, &hi);
+    float *rows = j->scratch + (size_t)ith * p->per_thread + p->nv + p->nm;
+    wg_input(p, j->in, t0, nt, lo, hi, j->scratch, rows);
 }
 
 static void wg_task_gemm(void *ctx, int ith, int nth)
@@ -375,7 +401,7 @@ static void wg_task_gemm(void *ctx, int ith, int nth)
     int t0, nt, lo, hi;
     wg_chunk_range(j->p, j->chunk, &t0, &nt);
     dn_split(16, ith, nth, &lo, &hi);
-    wg_gemms(j->p, j->U, j->scratch, j->scratch + (size_t)16 * j->p->c * j->p->T, nt, lo, hi);
+    wg_gemms(j->p, j->U, j->scratch, j->scratch + j->p->nv, nt, lo, hi);
 }
 
 static void wg_task_output(void *ctx, int ith, int nth)
@@ -384,7 +410,7 @@ static void wg_task_output(void *ctx, int ith, int nth)
     int t0, nt, lo, hi;
     wg_chunk_range(j->p, j->chunk, &t0, &nt);
     dn_split(j->p->n, ith, nth, &lo, &hi);
-    wg_output(j->p, j->scratch + (size_t)16 * j->p->c * j->p->T, t0, nt, lo, hi, j->out);
+    wg_output(j->p, j->scratch + j->p->nv, t0, nt, lo, hi, j->out);
 }
 
 void dn_winograd_conv(dn_pool *pool, const float *U, const float *in, int c, int h, int w,
@@ -392,7 +418,7 @@ void dn_winograd_conv(dn_pool *pool, const float *U, const float *in, int c, int
 {
     wg_plan p;
     if (!wg_plan_make(c, n, h, w, pad, &p)) return;
-    wg_job j = {&p, U, in, out, scratch, (size_t)16 * ((size_t)c + n) * p.T, 0};
+    wg_job j = {&p, U, in, out, scratch, 0};
     int nth = dn_pool_size(pool);
     /* Whole chunks per thread when they share out evenly (or there are many); otherwise all
        threads on each chunk in turn: transforms split over channels, GEMMs over xi. Both modes
