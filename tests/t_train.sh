@@ -76,7 +76,7 @@ $DK classifier valid "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.we
 img=$(head -1 "$tmp/fm/test.list")
 if [ -x /usr/bin/darknet ]; then
     $DK classifier predict "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.weights" "$img" -top 3 > "$tmp/ours" 2>/dev/null
-    (cd "$tmp" && /usr/bin/darknet classifier predict "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.weights" "$img" -top 3 > "$tmp/ref" 2>/dev/null)
+    (cd "$tmp" && /usr/bin/darknet classifier predict "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.weights" "$img" -t 3 > "$tmp/ref" 2>/dev/null)
     sed -n 1,3p "$tmp/ref" > "$tmp/ref3"
     python3 tests/tools/cmp_results.py top5 "$tmp/ref3" "$tmp/ours" > "$tmp/cmp" && ok "Debian's darknet loads our checkpoint: $(cat "$tmp/cmp")" \
         || bad "Debian's darknet on our checkpoint: $(cat "$tmp/cmp")"

@@ -57,10 +57,11 @@ static int predict(int argc, char **argv)
 {
     const char *usage = "darknet classifier predict <data> <cfg> <weights> <image> [-top k] [-center_crop]";
     int top = 0, crop = 0;
-    app_flag flags[] = {{"-top", 'i', &top}, {"-center_crop", 'b', &crop}};
+    /* -t is pjreddie's spelling, -top AlexeyAB's */
+    app_flag flags[] = {{"-top", 'i', &top}, {"-t", 'i', &top}, {"-center_crop", 'b', &crop}};
     char *pos[4];
     int np;
-    int rc = app_parse(argc, argv, 3, flags, 2, pos, 4, &np, usage);
+    int rc = app_parse(argc, argv, 3, flags, 3, pos, 4, &np, usage);
     if (rc) return rc;
     if (np < 4) {
         fprintf(stderr, "usage: %s\n", usage);
