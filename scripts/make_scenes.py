@@ -5,8 +5,9 @@
                                    [--test 1000] [--repeat 600] [--jobs J] [--src DIR]
 
 Each scene is a SIZExSIZE RGB PNG: a smooth random tinted background with low-amplitude noise and
-1-6 garments (side 24-64 px, bilinear-resized, tight boxes IoU <= 0.3, fully inside), each drawn in
-its own colour with the garment's intensity as alpha. Darknet/YOLO layout:
+1-6 garments (side 24-64 px, bilinear-resized; tight boxes fully inside, pairwise IoU <= 0.3 and
+no box more than half covered by another), each drawn in its own colour, chosen to contrast with
+the background under it, with the garment's intensity as alpha. Darknet/YOLO layout:
 OUTDIR/<split>/images/sNNNNN.png, OUTDIR/<split>/labels/sNNNNN.txt ("class xc yc w h", relative,
 6 decimals), OUTDIR/<split>.list (absolute image paths), OUTDIR/<split>.sources (per scene the
 Fashion-MNIST set and indices used, in label-line order), OUTDIR/names.list, OUTDIR/scenes.data.

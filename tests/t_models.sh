@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-DK=./darknet
+DK=${DARKNET:-./darknet} # DARKNET=path runs another build (e.g. a sanitizer build)
 M=../shared/models
 D=../shared/datasets
 pass=0; fail=0; skip=0

@@ -167,7 +167,16 @@ dn_status dn_network_parse(const char *cfg_path, int batch, dn_network **out)
         l->inputs = l->w * l->h * l->c;
         net->n = i + 1; /* layers 0..i are destroyed on failure */
         st = ops->create(l, net, cfg, s);
-        if (st != DN_OK) goto fail;
+        if (st != DN_OK) {
+            /* make sure the message names the cfg file and line */
+            const char *msg = dn_last_error();
+            if (strncmp(msg, cfg_path, strlen(cfg_path)) != 0) {
+                char keep[512];
+                snprintf(keep, sizeof keep, "%s", msg);
+                dn_error(st, "%s:%d: %s", cfg_path, s->line, keep);
+            }
+            goto fail;
+        }
         if (l->out_w < 1 || l->out_h < 1 || l->out_c < 1) {
             st = dn_error(DN_ERR_RANGE, "%s:%d: layer %d [%s] has an empty output (%d x %d x %d)",
                           cfg_path, s->line, i, s->type, l->out_w, l->out_h, l->out_c);

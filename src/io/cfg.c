@@ -126,6 +126,9 @@ dn_status dn_cfg_parse_text(const char *text, size_t len, const char *path, dn_c
                 break;
             }
             *eq = 0;
+            /* an inline comment ends the value, as Darknet's atoi/atof stop there */
+            char *hash = strchr(eq + 1, '#');
+            if (hash) *hash = 0;
             st = add_kv(c, p, eq + 1, line);
         }
         p = e + 1;

@@ -80,7 +80,7 @@ dn_status dn_network_save_weights(const dn_network *net, const char *path)
     memcpy(tmp + pl, ".tmp", 5);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        dn_status st = dn_error(DN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        dn_status st = dn_error(DN_ERR_IO, "%s: cannot write weights: %s", path, strerror(errno));
         dn_free(tmp);
         return st;
     }

@@ -3,6 +3,8 @@
  * then scales, rolling mean, rolling variance when batch_normalize (folded at load, as conv). */
 #include "layer_util.h"
 
+#define BN_EPS .00001f /* as convolutional.c */
+
 typedef struct connected {
     int n, batch_normalize;
     dn_activation act;
@@ -22,7 +24,7 @@ static void connected_fold(dn_layer *l)
     connected *p = l->priv;
     for (int k = 0; k < p->n; k++) {
         if (p->batch_normalize) {
-            float s = p->scales[k] / (sqrtf(p->rolling_variance[k]) + .000001f);
+            float s = p->scales[k] / sqrtf(p->rolling_variance[k] + BN_EPS);
             p->fscale[k] = s;
             p->fshift[k] = p->biases[k] - p->rolling_mean[k] * s;
         } else {
@@ -93,7 +95,7 @@ static void connected_forward(dn_layer *l, const dn_run *r)
             p->variance[k] = (float)var;
             p->rolling_mean[k] = .99f * p->rolling_mean[k] + .01f * (float)mean;
             p->rolling_variance[k] = .99f * p->rolling_variance[k] + .01f * (float)var;
-            float inv = 1.f / (sqrtf((float)var) + .000001f);
+            float inv = 1.f / sqrtf((float)var + BN_EPS);
             for (int b = 0; b < l->batch; b++) {
                 size_t i = (size_t)b * p->n + k;
                 p->x_norm[i] = (l->output[i] - (float)mean) * inv;
@@ -132,14 +134,14 @@ static void connected_backward_train(dn_layer *l, const dn_run *r)
         p->bias_updates[k] += (float)sd;
         if (!p->batch_normalize) continue;
         p->scale_updates[k] += (float)sdx;
-        const float sc = p->scales[k], sv = sqrtf(p->variance[k]), s_ = sv + .000001f;
+        const float sc = p->scales[k], s_ = sqrtf(p->variance[k] + BN_EPS);
         const double M = l->batch > 1 ? l->batch - 1 : 1;
         double gm = sd * sc / l->batch, gx = 0;
         for (int b = 0; b < l->batch; b++) {
             size_t i = (size_t)b * p->n + k;
             gx += l->delta[i] * sc * (p->bn_x[i] - p->mean[k]);
         }
-        double coef = sv > 0 ? gx / ((double)s_ * s_ * sv * M) : 0;
+        double coef = gx / ((double)s_ * s_ * s_ * M);
         for (int b = 0; b < l->batch; b++) {
             size_t i = (size_t)b * p->n + k;
             l->delta[i] = (float)((l->delta[i] * sc - gm) / s_ - (p->bn_x[i] - p->mean[k]) * coef);
