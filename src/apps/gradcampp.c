@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 int cmd_gradcampp(int argc, char **argv);
+int cmd_gradcampp_eval(int argc, char **argv);
 
 typedef struct gc_opts {
     const char *method_s, *target_s, *layers_s, *out;
@@ -186,18 +187,12 @@ static dn_status write_job(const gc_opts *o, const dn_image *photo, gc_job *jb, 
  * layer would need the network; instead the caller passes it. */
 static dn_status write_text_map(const char *path, const float *map, int w, int h)
 {
-    char tmp[4400];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dn_error(DN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    dn_afile af;
+    dn_status st = dn_afile_open(&af, path);
+    if (st != DN_OK) return st;
     for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) fprintf(f, "%.6g%c", map[y * w + x], x + 1 < w ? ' ' : '\n');
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return dn_error(DN_ERR_IO, "%s: cannot write", path);
-    }
-    return DN_OK;
+        for (int x = 0; x < w; x++) fprintf(af.f, "%.6g%c", map[y * w + x], x + 1 < w ? ' ' : '\n');
+    return dn_afile_close(&af, DN_OK);
 }
 
 /* A grid of all overlays, each scaled to at most 320 px wide. */
@@ -638,6 +633,7 @@ static int names_beside(const char *cfg, char *out, size_t n)
 
 int cmd_gradcampp(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[2], "eval")) return cmd_gradcampp_eval(argc, argv);
     const char *usage =
         "darknet gradcampp [data] <cfg> <weights> <image> [image ...] [-method gradcampp|gradcam|xgradcam|layercam|"
         "hirescam|scorecam|eigencam] [-target logit|logconf|conf] [-layer n | -layers a,b] [-top k] [-class c] "
@@ -753,15 +749,16 @@ int cmd_gradcampp(int argc, char **argv)
             o.nlayers ? "as given" : (detector ? "auto (per head: the first conv of the head's branch)" : "auto (last conv with a spatial map)"));
     if (!detector && !o.nlayers) fprintf(stderr, "layer: %d\n", dn_cam_default_layer(net, NULL));
     FILE *jf = NULL;
-    char jpath[4200], jtmp[4300];
+    dn_afile ja = {0};
+    char jpath[4200];
     if (o.json) {
         snprintf(jpath, sizeof jpath, "%s/gradcampp.json", o.out);
-        snprintf(jtmp, sizeof jtmp, "%s.tmp", jpath);
-        jf = fopen(jtmp, "w");
-        if (!jf) {
-            fprintf(stderr, "darknet: %s: cannot write\n", jtmp);
+        dn_status jst = dn_afile_open(&ja, jpath);
+        if (jst != DN_OK) {
+            app_error("", jst);
             goto done;
         }
+        jf = ja.f;
         fprintf(jf, "{\"cfg\": ");
         json_str(jf, cfg);
         fprintf(jf, ", \"weights\": ");
@@ -773,10 +770,9 @@ int cmd_gradcampp(int argc, char **argv)
         if (explain_image(net, &o, pos[i], names, nnames, jf, &first) != APP_OK) failed++;
     if (jf) {
         fprintf(jf, "\n]}\n");
-        int bad = ferror(jf);
-        if (fclose(jf) != 0 || bad || rename(jtmp, jpath) != 0) {
-            remove(jtmp);
-            fprintf(stderr, "darknet: %s: cannot write\n", jpath);
+        dn_status jst = dn_afile_close(&ja, DN_OK);
+        if (jst != DN_OK) {
+            app_error("", jst);
             failed++;
         } else {
             printf("json -> %s\n", jpath);

@@ -330,6 +330,16 @@ dn_status dn_label_path(const char *image, char *out, size_t n);
 /* Reads a YOLO label file: up to max boxes of (x, y, w, h, class); errors name file:line. */
 dn_status dn_read_labels(const char *path, int classes, float *boxes, int max, int *count);
 
+/* Atomic output files (io/afile.c): write to a.f, then dn_afile_close(&a, status) renames
+ * the temporary over the target when status is DN_OK and every write succeeded, else removes
+ * it. Errors name the path. */
+typedef struct dn_afile {
+    FILE *f;
+    char *path, *tmp, *final;
+} dn_afile;
+dn_status dn_afile_open(dn_afile *a, const char *path);
+dn_status dn_afile_close(dn_afile *a, dn_status st);
+
 /* Registry of layer types (layers/registry.c). */
 const dn_layer_ops *dn_layer_ops_find(const char *section);
 

@@ -500,31 +500,6 @@ static unsigned char *interleave(const dn_image *im, int ch, int bytes, const ch
     return b;
 }
 
-/* path + ".tmp", allocated; NULL with an error recorded. */
-static char *tmp_path(const char *path)
-{
-    size_t n = strlen(path);
-    char *t = dn_malloc(n + 5);
-    if (!t) {
-        dn_error(DN_ERR_NOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    memcpy(t, path, n);
-    memcpy(t + n, ".tmp", 5);
-    return t;
-}
-
-/* Closes f (may be NULL) and moves tmp over path when ok; otherwise removes tmp. */
-static dn_status finish_write(FILE *f, const char *tmp, const char *path, dn_status s)
-{
-    if (f && fclose(f) != 0 && s == DN_OK)
-        s = dn_error(DN_ERR_IO, "%s: write error: %s", path, strerror(errno));
-    if (s == DN_OK && rename(tmp, path) != 0)
-        s = dn_error(DN_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                     strerror(errno));
-    if (s != DN_OK) remove(tmp);
-    return s;
-}
 
 typedef struct png_wr {
     png_structp png;
@@ -558,19 +533,13 @@ static dn_status save_png(const dn_image *im, const char *path, int ch, int dept
 {
     unsigned char *pix = interleave(im, ch, depth / 8, path);
     if (!pix) return DN_ERR_NOMEM;
-    char *tmp = tmp_path(path);
-    if (!tmp) {
-        dn_free(pix);
-        return DN_ERR_NOMEM;
-    }
-    dn_status s = DN_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        s = dn_error(DN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        dn_free(tmp);
+    dn_afile af;
+    dn_status s = dn_afile_open(&af, path);
+    if (s != DN_OK) {
         dn_free(pix);
         return s;
     }
+    FILE *f = af.f;
     png_wr x;
     memset(&x, 0, sizeof x);
     x.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &x, png_wr_error, png_rd_warning);
@@ -580,8 +549,7 @@ static dn_status save_png(const dn_image *im, const char *path, int ch, int dept
     else if (png_encode(&x, f, im->w, im->h, ch, depth, pix) != 0)
         s = dn_error(DN_ERR_IO, "%s: cannot write PNG: %s", path, x.msg);
     if (x.png) png_destroy_write_struct(&x.png, x.info ? &x.info : NULL);
-    s = finish_write(f, tmp, path, s);
-    dn_free(tmp);
+    s = dn_afile_close(&af, s);
     dn_free(pix);
     return s;
 }
@@ -644,19 +612,15 @@ dn_status dn_image_save_jpeg(const dn_image *im, const char *path, int quality)
                         im->w, im->h, JPEG_MAX_SIDE);
     unsigned char *pix = interleave(im, im->c, 1, path);
     if (!pix) return DN_ERR_NOMEM;
-    char *tmp = tmp_path(path);
     jpg_wr *x = dn_calloc(1, sizeof *x);
-    if (!tmp || !x) {
-        dn_free(x);
-        dn_free(tmp);
+    if (!x) {
         dn_free(pix);
         return dn_error(DN_ERR_NOMEM, "%s: out of memory for a JPEG encoder", path);
     }
-    dn_status s = DN_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        s = dn_error(DN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    } else {
+    dn_afile af;
+    dn_status s = dn_afile_open(&af, path);
+    FILE *f = af.f;
+    if (s == DN_OK) {
         x->c.err = jpeg_std_error(&x->err.pub);
         x->err.pub.error_exit = jpg_error_exit;
         x->err.pub.emit_message = jpg_emit_message;
@@ -664,10 +628,9 @@ dn_status dn_image_save_jpeg(const dn_image *im, const char *path, int quality)
         if (jpg_encode(x, f, im, quality, pix) != 0)
             s = dn_error(DN_ERR_IO, "%s: cannot write JPEG: %s", path, x->err.msg);
         jpeg_destroy_compress(&x->c);
-        s = finish_write(f, tmp, path, s);
+        s = dn_afile_close(&af, s);
     }
     dn_free(x);
-    dn_free(tmp);
     dn_free(pix);
     return s;
 }

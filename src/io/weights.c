@@ -73,34 +73,24 @@ dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra
 
 dn_status dn_network_save_weights(const dn_network *net, const char *path)
 {
-    size_t pl = strlen(path);
-    char *tmp = dn_malloc(pl + 8);
-    if (!tmp) return DN_ERR_NOMEM;
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        dn_status st = dn_error(DN_ERR_IO, "%s: cannot write weights: %s", path, strerror(errno));
-        dn_free(tmp);
-        return st;
-    }
+    dn_afile a;
+    dn_status st = dn_afile_open(&a, path);
+    if (st != DN_OK) return dn_error(st, "%s: cannot write weights: %s", path, strerror(errno));
     int32_t hdr[3] = {0, 2, 0};
     uint64_t seen = net->seen;
-    int ok = fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(&seen, sizeof seen, 1, f) == 1;
-    for (int i = 0; ok && i < net->n; i++) {
+    if (fwrite(hdr, sizeof hdr, 1, a.f) != 1 || fwrite(&seen, sizeof seen, 1, a.f) != 1) st = DN_ERR_IO;
+    for (int i = 0; st == DN_OK && i < net->n; i++) {
         const dn_layer *l = &net->layers[i];
-        if (l->ops->save_weights && l->ops->save_weights(l, f) != DN_OK) ok = 0;
+        if (l->ops->save_weights) st = l->ops->save_weights(l, a.f);
     }
-    if (fflush(f) != 0) ok = 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        dn_free(tmp);
-        return dn_error(DN_ERR_IO, "%s: cannot write weights: %s", path, strerror(e));
+    if (st != DN_OK) st = dn_error(DN_ERR_IO, "%s: cannot write weights: %s", path, strerror(errno));
+    st = dn_afile_close(&a, st);
+    if (st != DN_OK && !strstr(dn_last_error(), "weights")) {
+        char keep[400];
+        snprintf(keep, sizeof keep, "%s", dn_last_error());
+        st = dn_error(st, "%s (cannot write weights)", keep);
     }
-    dn_free(tmp);
-    return DN_OK;
+    return st;
 }
 
 void dn_network_randomize(dn_network *net, uint64_t seed, const float *input)

@@ -24,7 +24,9 @@ static void connected_fold(dn_layer *l)
     connected *p = l->priv;
     for (int k = 0; k < p->n; k++) {
         if (p->batch_normalize) {
-            float s = p->scales[k] / sqrtf(p->rolling_variance[k] + BN_EPS);
+            /* a (slightly) negative stored variance, seen in public weights, counts as 0 */
+            float v = p->rolling_variance[k] > 0 ? p->rolling_variance[k] : 0.f;
+            float s = p->scales[k] / sqrtf(v + BN_EPS);
             p->fscale[k] = s;
             p->fshift[k] = p->biases[k] - p->rolling_mean[k] * s;
         } else {
