@@ -13,10 +13,18 @@
 #include <time.h>
 
 /* Accuracy: max |winograd - exact| / max |exact| over the output. F(2x2,3x3) adds a few float
- * roundings per term to the GEMM's; for c up to 512 the observed ratio is ~1e-7. */
+ * roundings per term to the GEMM's; for c up to 512 the observed ratio stays below 1e-6. */
 #define WG_REL_TOL 1e-5
+/* Timings only mean something in an optimised build without sanitizers. */
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define WG_TIMING 1
+#else
+#define WG_TIMING 0
+#endif
 
 static uint64_t rng = 12345;
+/* Largest max |error| / max |exact| seen by check_shape, for the closing summary. */
+static double worst_rel;
 /* The 2-thread pool shared by all tests, created once in main. */
 static dn_pool *p2;
 
@@ -91,6 +99,7 @@ static int check_shape(int c, int n, int h, int w, int pad, int samples)
         if (!(e <= maxerr)) maxerr = e; /* NaN propagates */
     }
     double rel = maxref > 0 ? maxerr / maxref : maxerr;
+    if (rel > worst_rel) worst_rel = rel;
     if (!(rel < WG_REL_TOL)) {
         printf("  c=%d n=%d %dx%d pad %d: max error %.3g of max %.3g (rel %.3g)\n", c, n, h, w, pad,
                maxerr, maxref, rel);
@@ -122,7 +131,7 @@ TEST(small_shapes)
 {
     /* c, n, h, w, pad */
     static const int shapes[][5] = {
-        {1, 1, 1, 1, 1},   {3, 5, 1, 1, 1},   {2, 3, 2, 3, 1},  {2, 3, 3, 2, 0},
+        {1, 1, 1, 1, 1},   {3, 5, 1, 1, 1},   {2, 3, 2, 3, 1},  {2, 3, 3, 4, 0},
         {3, 7, 7, 5, 1},   {5, 9, 7, 5, 0},   {4, 4, 13, 13, 1}, {11, 6, 13, 13, 0},
         {1, 17, 3, 3, 0},  {17, 1, 4, 4, 0},  {9, 13, 1, 9, 1},  {6, 3, 20, 1, 1},
         {13, 21, 19, 33, 1}, {21, 10, 16, 16, 1}, {7, 15, 17, 18, 0}, {30, 33, 26, 26, 1},
@@ -252,7 +261,12 @@ int main(int argc, char **argv)
     RUN(random_shapes);
     RUN(many_chunks);
     RUN(errors);
-    if (!(argc > 1 && strcmp(argv[1], "--no-timing") == 0)) print_timings();
+    printf("worst max |error| / max |exact| over all shapes: %.2e (tolerance %.0e)\n", worst_rel,
+           WG_REL_TOL);
+    if (!WG_TIMING)
+        printf("timings skipped: unoptimised or sanitizer build\n");
+    else if (!(argc > 1 && strcmp(argv[1], "--no-timing") == 0))
+        print_timings();
     dn_pool_free(p2);
     DONE();
 }

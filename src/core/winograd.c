@@ -119,9 +119,10 @@ dn_status dn_winograd_weights(const float *weights, int n, int c, float **U)
 typedef float wg_v8 __attribute__((vector_size(4 * WG_LANES)));
 typedef int wg_i8 __attribute__((vector_size(4 * WG_LANES)));
 
-/* Unaligned access to WG_LANES floats (GCC and Clang let a vector alias its element type).
- * Macros rather than functions: a vector passed by value changes the ABI without AVX. */
-typedef float wg_v8u __attribute__((vector_size(4 * WG_LANES), aligned(4)));
+/* Unaligned access to WG_LANES floats of a float array (may_alias: no strict-aliasing
+ * assumptions). Macros rather than functions: a vector passed by value changes the ABI when AVX
+ * is off (-Wpsabi). */
+typedef float wg_v8u __attribute__((vector_size(4 * WG_LANES), aligned(4), may_alias));
 #define wg_load(p) (*(const wg_v8u *)(p))
 #define wg_store(p, v) (*(wg_v8u *)(p) = (v))
 
