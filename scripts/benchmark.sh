@@ -74,6 +74,27 @@ else
 fi
 
 echo
+# training throughput: the project's own cfgs and data, 25 batches each (first 5 dropped)
+train_rate() { # label kind data cfg
+    local ours theirs
+    mkdir -p "$tmp/bk"
+    sed "s|^backup=.*|backup=$tmp/bk/|" "$3" > "$tmp/t.data"
+    ours=$(./darknet "$2" train "$tmp/t.data" "$4" -max 25 -threads "$TH" 2>/dev/null | sed -n 's/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+    local b
+    b=$(sed -n 's/^batch *= *//p' "$4" | head -1)
+    if [ -x "$REF" ]; then
+        theirs=$( (cd "$tmp" && timeout 300 $REF "$2" train "$tmp/t.data" "$4" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+    fi
+    awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {
+        printf "%-28s %10.0f %12s %8s  images/s\n", l, b / o, (t > 0 ? sprintf("%.0f", b / t) : "n/a"), (t > 0 ? sprintf("%.1fx", t / o) : "n/a") }'
+}
+if [ -f data/fashion/fashion.data ] || [ -f data/scenes/scenes.data ]; then
+    echo "training throughput (batch of the cfg, median seconds per batch after 5):"
+    printf '%-28s %10s %12s %8s\n' "model" "ours" "Debian" "speedup"
+    [ -f data/fashion/fashion.data ] && train_rate "fashion (classifier)" classifier data/fashion/fashion.data cfg/fashion.cfg
+    [ -f data/scenes/scenes.data ] && train_rate "scenes (detector)" detector data/scenes/scenes.data cfg/scenes.cfg
+    echo
+fi
 resized "$CFG/yolov3.cfg" 416 416 "$tmp/y3.cfg"
 ./darknet weights random "$tmp/y3.cfg" "$tmp/y3.weights" -seed 1 2>/dev/null
 rss=$( { /usr/bin/time -v ./darknet benchmark "$tmp/y3.cfg" "$tmp/y3.weights" -n 3 -threads "$TH" >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')

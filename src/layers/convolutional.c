@@ -9,29 +9,19 @@
 
 typedef struct conv {
     int n, size, stride, pad, groups, batch_normalize;
+    dn_bn bn;                /* biases, batch-norm values and their folded form */
     dn_activation act;
     float *weights;          /* (n, c/groups, size, size) */
-    float *biases;           /* (n) */
-    float *scales, *rolling_mean, *rolling_variance; /* (n) each, when batch_normalize */
-    float *fscale, *fshift;  /* (n) folded: y = conv * fscale + fshift */
     float *x;                /* (batch, outputs) pre-activation, when the activation needs it */
     int depthwise;           /* c/groups == 1 and n/groups == 1 */
     /* training (conv_train_prepare) */
     float *weight_updates;   /* (n, c/groups, size, size) */
-    float *bias_updates, *scale_updates; /* (n) */
-    float *bn_x, *x_norm;    /* (batch, outputs) conv output before / after normalisation */
-    float *mean, *variance;  /* (n) batch statistics */
     /* Winograd F(2x2, 3x3) for 3x3 stride-1 groups-1 layers (core/winograd.c) */
     int wino;                /* eligible */
     float *U;                /* (16, n, c) transformed weights, refreshed by conv_fold */
     size_t wino_scratch;     /* floats per thread */
 } conv;
 
-/* AlexeyAB's batch-norm epsilon: x_hat = (x - mean) / sqrt(var + 1e-5). pjreddie divides by
- * sqrt(var) + 1e-6 instead; the two agree to ~1e-5 unless a variance is tiny, which happens in
- * the depthwise layers of AlexeyAB-trained models (measured: MobileNetV2-YOLO-Fastest's bicycle
- * 0.52 with pjreddie's rule, 0.55 with this one and in the independent reference). */
-#define BN_EPS .00001f
 
 static void conv_fold(dn_layer *l)
 {
@@ -45,18 +35,7 @@ static void conv_fold(dn_layer *l)
             p->wino = 0; /* out of memory: stay on im2col + GEMM */
         }
     }
-    for (int k = 0; k < p->n; k++) {
-        if (p->batch_normalize) {
-            /* a (slightly) negative stored variance, seen in public weights, counts as 0 */
-            float v = p->rolling_variance[k] > 0 ? p->rolling_variance[k] : 0.f;
-            float s = p->scales[k] / sqrtf(v + BN_EPS);
-            p->fscale[k] = s;
-            p->fshift[k] = p->biases[k] - p->rolling_mean[k] * s;
-        } else {
-            p->fscale[k] = 1.f;
-            p->fshift[k] = p->biases[k];
-        }
-    }
+    dn_bn_fold(&p->bn);
 }
 
 static dn_status conv_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
@@ -111,18 +90,8 @@ static dn_status conv_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn
     l->nweights = (int)nw + p->n * (p->batch_normalize ? 4 : 1);
     if ((st = layer_alloc_output(l)) != DN_OK) return st;
     p->weights = dn_alloc_floats(nw, "weights", l->index);
-    p->biases = dn_alloc_floats((size_t)p->n, "biases", l->index);
-    p->fscale = dn_alloc_floats((size_t)p->n, "scales", l->index);
-    p->fshift = dn_alloc_floats((size_t)p->n, "shift", l->index);
-    if (!p->weights || !p->biases || !p->fscale || !p->fshift) return DN_ERR_NOMEM;
-    if (p->batch_normalize) {
-        p->scales = dn_alloc_floats((size_t)p->n, "scales", l->index);
-        p->rolling_mean = dn_alloc_floats((size_t)p->n, "mean", l->index);
-        p->rolling_variance = dn_alloc_floats((size_t)p->n, "variance", l->index);
-        if (!p->scales || !p->rolling_mean || !p->rolling_variance) return DN_ERR_NOMEM;
-        dn_fill(p->scales, (size_t)p->n, 1.f);
-        dn_fill(p->rolling_variance, (size_t)p->n, 1.f);
-    }
+    if (!p->weights) return DN_ERR_NOMEM;
+    if ((st = dn_bn_create(&p->bn, p->n, p->batch_normalize, l->index)) != DN_OK) return st;
     if (dn_activation_needs_input(p->act)) {
         p->x = dn_alloc_floats((size_t)l->batch * l->out_c * l->out_h * l->out_w, "x", l->index);
         if (!p->x) return DN_ERR_NOMEM;
@@ -196,7 +165,7 @@ static void conv_post_task(void *ctx, int ith, int nth)
     for (int k = lo; k < hi; k++) {
         if (j->in) depthwise_channel(l, p, j->in, j->out, k);
         float *o = j->out + (size_t)k * ohw;
-        const float sc = p->fscale[k], sh = p->fshift[k];
+        const float sc = p->bn.fscale[k], sh = p->bn.fshift[k];
         for (int i = 0; i < ohw; i++) o[i] = o[i] * sc + sh;
         if (j->x) memcpy(j->x + (size_t)k * ohw, o, (size_t)ohw * sizeof(float));
         if (p->act == DN_ACT_LEAKY)
@@ -206,47 +175,6 @@ static void conv_post_task(void *ctx, int ith, int nth)
         else if (p->act != DN_ACT_LINEAR)
             for (int i = 0; i < ohw; i++) o[i] = dn_activate1(o[i], p->act);
     }
-}
-
-/* Training-mode batch normalisation over (batch, spatial) per channel, as Darknet: unbiased
- * variance, rolling statistics updated with momentum .99, x_hat = (x - mean)/sqrt(var + 1e-5),
- * then scale, bias and activation. */
-static void conv_bn_train_forward(dn_layer *l)
-{
-    conv *p = l->priv;
-    const int ohw = l->out_h * l->out_w;
-    const size_t N = (size_t)l->batch * ohw;
-    memcpy(p->bn_x, l->output, (size_t)l->batch * l->outputs * sizeof(float));
-    for (int k = 0; k < p->n; k++) {
-        double sum = 0, sq = 0;
-        for (int b = 0; b < l->batch; b++) {
-            const float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
-            for (int i = 0; i < ohw; i++) sum += o[i];
-        }
-        double mean = sum / N;
-        for (int b = 0; b < l->batch; b++) {
-            const float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
-            for (int i = 0; i < ohw; i++) sq += (o[i] - mean) * (o[i] - mean);
-        }
-        double var = N > 1 ? sq / (N - 1) : 0;
-        p->mean[k] = (float)mean;
-        p->variance[k] = (float)var;
-        p->rolling_mean[k] = .99f * p->rolling_mean[k] + .01f * (float)mean;
-        p->rolling_variance[k] = .99f * p->rolling_variance[k] + .01f * (float)var;
-        const float inv = 1.f / sqrtf((float)var + BN_EPS);
-        for (int b = 0; b < l->batch; b++) {
-            float *o = l->output + (size_t)b * l->outputs + (size_t)k * ohw;
-            float *xn = p->x_norm + (size_t)b * l->outputs + (size_t)k * ohw;
-            float *xx = p->x ? p->x + (size_t)b * l->outputs + (size_t)k * ohw : NULL;
-            for (int i = 0; i < ohw; i++) {
-                xn[i] = (o[i] - (float)mean) * inv;
-                o[i] = xn[i] * p->scales[k] + p->biases[k];
-            }
-            if (xx) memcpy(xx, o, (size_t)ohw * sizeof(float));
-            dn_activate(NULL, o, (size_t)ohw, p->act);
-        }
-    }
-    conv_fold(l); /* inference constants follow the rolling statistics */
 }
 
 static void conv_forward(dn_layer *l, const dn_run *r)
@@ -289,7 +217,10 @@ static void conv_forward(dn_layer *l, const dn_run *r)
         else
             conv_post_task(&j, 0, 1);
     }
-    if (r->train && p->batch_normalize) conv_bn_train_forward(l);
+    if (r->train && p->batch_normalize) {
+        dn_bn_train_forward(&p->bn, l->output, l->batch, ohw, (size_t)l->outputs, p->x, p->act);
+        conv_fold(l);
+    }
 }
 
 /* Input gradient of depthwise channel k: the adjoint of depthwise_channel. */
@@ -333,7 +264,7 @@ static void conv_backward_one(dn_layer *l, const dn_run *r, int d, float *ws, dn
     dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
                 (size_t)l->outputs, p->act, delta);
     for (int k = 0; k < p->n; k++) {
-        float sc = p->fscale[k];
+        float sc = p->bn.fscale[k];
         float *dk = delta + (size_t)k * ohw;
         for (int i = 0; i < ohw; i++) dk[i] *= sc;
     }
@@ -383,40 +314,10 @@ static void conv_backward_train(dn_layer *l, const dn_run *r)
     const int ohw = l->out_h * l->out_w;
     const int cg = l->c / p->groups, ng = p->n / p->groups;
     const int K = cg * p->size * p->size;
-    const size_t N = (size_t)l->batch * ohw;
     for (int b = 0; b < l->batch; b++)
         dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
                     (size_t)l->outputs, p->act, l->delta + (size_t)b * l->outputs);
-    for (int k = 0; k < p->n; k++) {
-        double sd = 0, sdx = 0;
-        for (int b = 0; b < l->batch; b++) {
-            const float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
-            const float *xn = p->batch_normalize ? p->x_norm + (size_t)b * l->outputs + (size_t)k * ohw : NULL;
-            for (int i = 0; i < ohw; i++) {
-                sd += dk[i];
-                if (xn) sdx += dk[i] * xn[i];
-            }
-        }
-        p->bias_updates[k] += (float)sd;
-        if (!p->batch_normalize) continue;
-        p->scale_updates[k] += (float)sdx;
-        /* g = delta * scale is dLoss/dx_hat, s = sqrt(v + eps): dx = (g - mean(g))/s - (x - mu) sum(g (x - mu)) / (s^3 M) */
-        const float sc = p->scales[k], s_ = sqrtf(p->variance[k] + BN_EPS);
-        const double M = N > 1 ? (double)(N - 1) : 1.0;
-        double gm = sd * sc / N, gx = 0;
-        for (int b = 0; b < l->batch; b++) {
-            const float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
-            const float *xx = p->bn_x + (size_t)b * l->outputs + (size_t)k * ohw;
-            for (int i = 0; i < ohw; i++) gx += dk[i] * sc * (xx[i] - p->mean[k]);
-        }
-        const double coef = gx / ((double)s_ * s_ * s_ * M);
-        for (int b = 0; b < l->batch; b++) {
-            float *dk = l->delta + (size_t)b * l->outputs + (size_t)k * ohw;
-            const float *xx = p->bn_x + (size_t)b * l->outputs + (size_t)k * ohw;
-            for (int i = 0; i < ohw; i++)
-                dk[i] = (float)((dk[i] * sc - gm) / s_ - (xx[i] - p->mean[k]) * coef);
-        }
-    }
+    dn_bn_train_backward(&p->bn, l->delta, l->batch, ohw, (size_t)l->outputs);
     for (int b = 0; b < l->batch; b++) {
         const float *in = r->input + (size_t)b * l->inputs;
         const float *delta = l->delta + (size_t)b * l->outputs;
@@ -471,39 +372,16 @@ static dn_status conv_train_prepare(dn_layer *l)
     conv *p = l->priv;
     if (p->weight_updates) return DN_OK;
     size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
-    size_t no = (size_t)l->batch * l->outputs;
     p->weight_updates = dn_alloc_floats(nw, "weight updates", l->index);
-    p->bias_updates = dn_alloc_floats((size_t)p->n, "bias updates", l->index);
-    if (!p->weight_updates || !p->bias_updates) return DN_ERR_NOMEM;
-    if (p->batch_normalize) {
-        p->scale_updates = dn_alloc_floats((size_t)p->n, "scale updates", l->index);
-        p->bn_x = dn_alloc_floats(no, "bn x", l->index);
-        p->x_norm = dn_alloc_floats(no, "x_norm", l->index);
-        p->mean = dn_alloc_floats((size_t)p->n, "mean", l->index);
-        p->variance = dn_alloc_floats((size_t)p->n, "variance", l->index);
-        if (!p->scale_updates || !p->bn_x || !p->x_norm || !p->mean || !p->variance) return DN_ERR_NOMEM;
-    }
-    return DN_OK;
+    if (!p->weight_updates) return DN_ERR_NOMEM;
+    return dn_bn_train_prepare(&p->bn, (size_t)l->batch * l->outputs, l->index);
 }
 
 static void conv_update(dn_layer *l, const dn_update *u)
 {
     conv *p = l->priv;
-    size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
-    const float lr = u->learning_rate / u->batch;
-    for (int k = 0; k < p->n; k++) {
-        p->biases[k] += lr * p->bias_updates[k];
-        p->bias_updates[k] *= u->momentum;
-        if (p->batch_normalize) {
-            p->scales[k] += lr * p->scale_updates[k];
-            p->scale_updates[k] *= u->momentum;
-        }
-    }
-    for (size_t i = 0; i < nw; i++) {
-        p->weight_updates[i] -= u->decay * u->batch * p->weights[i];
-        p->weights[i] += lr * p->weight_updates[i];
-        p->weight_updates[i] *= u->momentum;
-    }
+    dn_bn_update(&p->bn, u);
+    dn_sgd_update(p->weights, p->weight_updates, (size_t)p->n * (l->c / p->groups) * p->size * p->size, u);
     conv_fold(l);
 }
 
@@ -529,12 +407,8 @@ static dn_status conv_load(dn_layer *l, dn_wreader *r)
 {
     conv *p = l->priv;
     size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
-    dn_status st = dn_wread(r, p->biases, (size_t)p->n);
-    if (st == DN_OK && p->batch_normalize) {
-        if ((st = dn_wread(r, p->scales, (size_t)p->n)) == DN_OK &&
-            (st = dn_wread(r, p->rolling_mean, (size_t)p->n)) == DN_OK)
-            st = dn_wread(r, p->rolling_variance, (size_t)p->n);
-    }
+    dn_status st = dn_wread(r, p->bn.biases, (size_t)p->n);
+    if (st == DN_OK) st = dn_bn_load_stats(&p->bn, r);
     if (st == DN_OK) st = dn_wread(r, p->weights, nw);
     conv_fold(l);
     return st;
@@ -544,12 +418,8 @@ static dn_status conv_save(const dn_layer *l, FILE *f)
 {
     const conv *p = l->priv;
     size_t nw = (size_t)p->n * (l->c / p->groups) * p->size * p->size;
-    dn_status st = layer_write(f, p->biases, (size_t)p->n);
-    if (st == DN_OK && p->batch_normalize) {
-        if ((st = layer_write(f, p->scales, (size_t)p->n)) == DN_OK &&
-            (st = layer_write(f, p->rolling_mean, (size_t)p->n)) == DN_OK)
-            st = layer_write(f, p->rolling_variance, (size_t)p->n);
-    }
+    dn_status st = layer_write(f, p->bn.biases, (size_t)p->n);
+    if (st == DN_OK) st = dn_bn_save_stats(&p->bn, f);
     if (st == DN_OK) st = layer_write(f, p->weights, nw);
     return st;
 }
@@ -560,12 +430,7 @@ static void conv_randomize(dn_layer *l, uint64_t *rng)
     size_t fan_in = (size_t)(l->c / p->groups) * p->size * p->size;
     size_t nw = (size_t)p->n * fan_in;
     layer_rand_normal(rng, p->weights, nw, 0.f, sqrtf(1.f / (float)fan_in));
-    layer_rand_normal(rng, p->biases, (size_t)p->n, 0.f, .1f);
-    if (p->batch_normalize) {
-        layer_rand_uniform(rng, p->scales, (size_t)p->n, .5f, 1.5f);
-        layer_rand_normal(rng, p->rolling_mean, (size_t)p->n, 0.f, .1f);
-        layer_rand_uniform(rng, p->rolling_variance, (size_t)p->n, .5f, 1.5f);
-    }
+    dn_bn_randomize(&p->bn, rng);
     conv_fold(l);
 }
 
@@ -586,21 +451,10 @@ static void conv_destroy(dn_layer *l)
     conv *p = l->priv;
     if (!p) return;
     dn_free(p->weights);
-    dn_free(p->biases);
-    dn_free(p->scales);
-    dn_free(p->rolling_mean);
-    dn_free(p->rolling_variance);
-    dn_free(p->fscale);
-    dn_free(p->fshift);
+    dn_bn_free(&p->bn);
     dn_free(p->x);
     dn_free(p->U);
     dn_free(p->weight_updates);
-    dn_free(p->bias_updates);
-    dn_free(p->scale_updates);
-    dn_free(p->bn_x);
-    dn_free(p->x_norm);
-    dn_free(p->mean);
-    dn_free(p->variance);
     dn_free(p);
     l->priv = NULL;
 }
@@ -612,7 +466,7 @@ float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per)
     *n = p->n;
     *per = l->c / p->groups * p->size * p->size;
     *weights = p->weights;
-    return p->biases;
+    return p->bn.biases;
 }
 
 void dn_conv_refold(dn_layer *l) { conv_fold(l); }
@@ -623,8 +477,8 @@ int dn_layer_train_params(dn_layer *l, dn_param *out)
     if (l->ops->forward == conv_forward) {
         conv *p = l->priv;
         out[k++] = (dn_param){"weights", p->weights, p->weight_updates, (size_t)p->n * (l->c / p->groups) * p->size * p->size};
-        out[k++] = (dn_param){"biases", p->biases, p->bias_updates, (size_t)p->n};
-        if (p->batch_normalize) out[k++] = (dn_param){"scales", p->scales, p->scale_updates, (size_t)p->n};
+        out[k++] = (dn_param){"biases", p->bn.biases, p->bn.bias_updates, (size_t)p->n};
+        if (p->batch_normalize) out[k++] = (dn_param){"scales", p->bn.scales, p->bn.scale_updates, (size_t)p->n};
         return k;
     }
     return dn_connected_train_params(l, out);

@@ -35,6 +35,31 @@ dn_status layer_write(FILE *f, const float *x, size_t n);
 void layer_rand_normal(uint64_t *rng, float *x, size_t n, float mean, float sd);
 void layer_rand_uniform(uint64_t *rng, float *x, size_t n, float lo, float hi);
 
+/* Batch normalisation and biases shared by [convolutional] and [connected] (batchnorm.c). */
+#define DN_BN_EPS .00001f
+typedef struct dn_bn {
+    int n, on;                                      /* channels; batch_normalize */
+    float *biases, *scales, *rolling_mean, *rolling_variance; /* (n) weights-file values */
+    float *fscale, *fshift;                         /* (n) folded: y = x * fscale + fshift */
+    float *bias_updates, *scale_updates, *mean, *variance;   /* (n) training */
+    float *bn_x, *x_norm;                           /* (batch, stride) training */
+} dn_bn;
+dn_status dn_bn_create(dn_bn *b, int n, int on, int layer);
+dn_status dn_bn_train_prepare(dn_bn *b, size_t total, int layer);
+void dn_bn_free(dn_bn *b);
+void dn_bn_fold(dn_bn *b);
+/* out (batch, n, spatial) holds the raw layer output; normalises with batch statistics, scales,
+ * adds the biases, copies the pre-activation to x when non-NULL, and applies act. */
+void dn_bn_train_forward(dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x, dn_activation act);
+/* delta already multiplied by the activation's derivative: accumulates bias/scale updates and
+ * turns delta into the gradient w.r.t. the raw output. */
+void dn_bn_train_backward(dn_bn *b, float *delta, int batch, int spatial, size_t stride);
+void dn_bn_update(dn_bn *b, const dn_update *u);
+void dn_sgd_update(float *w, float *dw, size_t n, const dn_update *u);
+dn_status dn_bn_load_stats(dn_bn *b, dn_wreader *r);
+dn_status dn_bn_save_stats(const dn_bn *b, FILE *f);
+void dn_bn_randomize(dn_bn *b, uint64_t *rng);
+
 /* Detection helpers shared by [yolo] and [region] (yolo.c). */
 void dn_correct_box(dn_box *b, int im_w, int im_h, int net_w, int net_h, int letterboxed);
 dn_status dn_detection_push(dn_detection **dets, int *n, int *cap, int classes, dn_detection **out);

@@ -1,0 +1,190 @@
+/* batchnorm.c - the batch normalisation shared by [convolutional] and [connected]: inference
+ * constants folded into a per-channel scale and shift, training with batch statistics (unbiased
+ * variance, rolling averages with momentum .99, x_hat = (x - mean) / sqrt(var + 1e-5): AlexeyAB's
+ * epsilon), its exact backward pass, and Darknet's SGD update. Without batch_normalize only the
+ * biases are used. Layout everywhere: (batch, n, spatial) with `stride` floats per image. */
+#include "layer_util.h"
+
+dn_status dn_bn_create(dn_bn *b, int n, int on, int layer)
+{
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    b->on = on;
+    b->biases = dn_alloc_floats((size_t)n, "biases", layer);
+    b->fscale = dn_alloc_floats((size_t)n, "scales", layer);
+    b->fshift = dn_alloc_floats((size_t)n, "shift", layer);
+    if (!b->biases || !b->fscale || !b->fshift) return DN_ERR_NOMEM;
+    if (on) {
+        b->scales = dn_alloc_floats((size_t)n, "scales", layer);
+        b->rolling_mean = dn_alloc_floats((size_t)n, "mean", layer);
+        b->rolling_variance = dn_alloc_floats((size_t)n, "variance", layer);
+        if (!b->scales || !b->rolling_mean || !b->rolling_variance) return DN_ERR_NOMEM;
+        dn_fill(b->scales, (size_t)n, 1.f);
+        dn_fill(b->rolling_variance, (size_t)n, 1.f);
+    }
+    dn_bn_fold(b);
+    return DN_OK;
+}
+
+dn_status dn_bn_train_prepare(dn_bn *b, size_t total, int layer)
+{
+    if (b->bias_updates) return DN_OK;
+    b->bias_updates = dn_alloc_floats((size_t)b->n, "bias updates", layer);
+    if (!b->bias_updates) return DN_ERR_NOMEM;
+    if (!b->on) return DN_OK;
+    b->scale_updates = dn_alloc_floats((size_t)b->n, "scale updates", layer);
+    b->mean = dn_alloc_floats((size_t)b->n, "mean", layer);
+    b->variance = dn_alloc_floats((size_t)b->n, "variance", layer);
+    b->bn_x = dn_alloc_floats(total, "bn x", layer);
+    b->x_norm = dn_alloc_floats(total, "x_norm", layer);
+    return b->scale_updates && b->mean && b->variance && b->bn_x && b->x_norm ? DN_OK : DN_ERR_NOMEM;
+}
+
+void dn_bn_free(dn_bn *b)
+{
+    dn_free(b->biases), dn_free(b->scales), dn_free(b->rolling_mean), dn_free(b->rolling_variance);
+    dn_free(b->fscale), dn_free(b->fshift), dn_free(b->bias_updates), dn_free(b->scale_updates);
+    dn_free(b->mean), dn_free(b->variance), dn_free(b->bn_x), dn_free(b->x_norm);
+    memset(b, 0, sizeof *b);
+}
+
+void dn_bn_fold(dn_bn *b)
+{
+    for (int k = 0; k < b->n; k++) {
+        if (b->on) {
+            /* a (slightly) negative stored variance, seen in public weights, counts as 0 */
+            float v = b->rolling_variance[k] > 0 ? b->rolling_variance[k] : 0.f;
+            float s = b->scales[k] / sqrtf(v + DN_BN_EPS);
+            b->fscale[k] = s;
+            b->fshift[k] = b->biases[k] - b->rolling_mean[k] * s;
+        } else {
+            b->fscale[k] = 1.f;
+            b->fshift[k] = b->biases[k];
+        }
+    }
+}
+
+void dn_bn_train_forward(dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x, dn_activation act)
+{
+    const size_t N = (size_t)batch * spatial;
+    memcpy(b->bn_x, out, (size_t)batch * stride * sizeof(float));
+    for (int k = 0; k < b->n; k++) {
+        double sum = 0, sq = 0;
+        for (int i = 0; i < batch; i++) {
+            const float *o = out + i * stride + (size_t)k * spatial;
+            for (int j = 0; j < spatial; j++) sum += o[j];
+        }
+        double mean = sum / N;
+        for (int i = 0; i < batch; i++) {
+            const float *o = out + i * stride + (size_t)k * spatial;
+            for (int j = 0; j < spatial; j++) sq += (o[j] - mean) * (o[j] - mean);
+        }
+        double var = N > 1 ? sq / (N - 1) : 0;
+        b->mean[k] = (float)mean;
+        b->variance[k] = (float)var;
+        b->rolling_mean[k] = .99f * b->rolling_mean[k] + .01f * (float)mean;
+        b->rolling_variance[k] = .99f * b->rolling_variance[k] + .01f * (float)var;
+        const float inv = 1.f / sqrtf((float)var + DN_BN_EPS);
+        for (int i = 0; i < batch; i++) {
+            float *o = out + i * stride + (size_t)k * spatial;
+            float *xn = b->x_norm + i * stride + (size_t)k * spatial;
+            for (int j = 0; j < spatial; j++) {
+                xn[j] = (o[j] - (float)mean) * inv;
+                o[j] = xn[j] * b->scales[k] + b->biases[k];
+            }
+        }
+    }
+    for (int i = 0; i < batch; i++) {
+        float *o = out + i * stride;
+        if (x) memcpy(x + i * stride, o, (size_t)b->n * spatial * sizeof(float));
+        dn_activate(NULL, o, (size_t)b->n * spatial, act);
+    }
+    dn_bn_fold(b); /* inference constants follow the rolling statistics */
+}
+
+void dn_bn_train_backward(dn_bn *b, float *delta, int batch, int spatial, size_t stride)
+{
+    const size_t N = (size_t)batch * spatial;
+    for (int k = 0; k < b->n; k++) {
+        double sd = 0, sdx = 0;
+        for (int i = 0; i < batch; i++) {
+            const float *dk = delta + i * stride + (size_t)k * spatial;
+            const float *xn = b->on ? b->x_norm + i * stride + (size_t)k * spatial : NULL;
+            for (int j = 0; j < spatial; j++) {
+                sd += dk[j];
+                if (xn) sdx += dk[j] * xn[j];
+            }
+        }
+        b->bias_updates[k] += (float)sd;
+        if (!b->on) continue;
+        b->scale_updates[k] += (float)sdx;
+        /* g = delta * scale is dLoss/dx_hat, s = sqrt(v + eps):
+           dx = (g - mean(g)) / s - (x - mu) sum(g (x - mu)) / (s^3 (N - 1)) */
+        const float sc = b->scales[k], s_ = sqrtf(b->variance[k] + DN_BN_EPS);
+        const double M = N > 1 ? (double)(N - 1) : 1.0;
+        double gm = sd * sc / N, gx = 0;
+        for (int i = 0; i < batch; i++) {
+            const float *dk = delta + i * stride + (size_t)k * spatial;
+            const float *xx = b->bn_x + i * stride + (size_t)k * spatial;
+            for (int j = 0; j < spatial; j++) gx += dk[j] * sc * (xx[j] - b->mean[k]);
+        }
+        const double coef = gx / ((double)s_ * s_ * s_ * M);
+        for (int i = 0; i < batch; i++) {
+            float *dk = delta + i * stride + (size_t)k * spatial;
+            const float *xx = b->bn_x + i * stride + (size_t)k * spatial;
+            for (int j = 0; j < spatial; j++) dk[j] = (float)((dk[j] * sc - gm) / s_ - (xx[j] - b->mean[k]) * coef);
+        }
+    }
+}
+
+void dn_bn_update(dn_bn *b, const dn_update *u)
+{
+    const float lr = u->learning_rate / u->batch;
+    for (int k = 0; k < b->n; k++) {
+        b->biases[k] += lr * b->bias_updates[k];
+        b->bias_updates[k] *= u->momentum;
+        if (b->on) {
+            b->scales[k] += lr * b->scale_updates[k];
+            b->scale_updates[k] *= u->momentum;
+        }
+    }
+}
+
+void dn_sgd_update(float *w, float *dw, size_t n, const dn_update *u)
+{
+    const float lr = u->learning_rate / u->batch;
+    for (size_t i = 0; i < n; i++) {
+        dw[i] -= u->decay * u->batch * w[i];
+        w[i] += lr * dw[i];
+        dw[i] *= u->momentum;
+    }
+}
+
+dn_status dn_bn_load_stats(dn_bn *b, dn_wreader *r)
+{
+    dn_status st = DN_OK;
+    if (b->on && (st = dn_wread(r, b->scales, (size_t)b->n)) == DN_OK &&
+        (st = dn_wread(r, b->rolling_mean, (size_t)b->n)) == DN_OK)
+        st = dn_wread(r, b->rolling_variance, (size_t)b->n);
+    return st;
+}
+
+dn_status dn_bn_save_stats(const dn_bn *b, FILE *f)
+{
+    dn_status st = DN_OK;
+    if (b->on && (st = layer_write(f, b->scales, (size_t)b->n)) == DN_OK &&
+        (st = layer_write(f, b->rolling_mean, (size_t)b->n)) == DN_OK)
+        st = layer_write(f, b->rolling_variance, (size_t)b->n);
+    return st;
+}
+
+void dn_bn_randomize(dn_bn *b, uint64_t *rng)
+{
+    layer_rand_normal(rng, b->biases, (size_t)b->n, 0.f, .1f);
+    if (b->on) {
+        layer_rand_uniform(rng, b->scales, (size_t)b->n, .5f, 1.5f);
+        layer_rand_normal(rng, b->rolling_mean, (size_t)b->n, 0.f, .1f);
+        layer_rand_uniform(rng, b->rolling_variance, (size_t)b->n, .5f, 1.5f);
+    }
+    dn_bn_fold(b);
+}
