@@ -510,5 +510,24 @@ if [ $have_img = 1 ]; then
     else echo "FAIL flag -top 0: exit $rc, stdout '$out' (want the .data file's top=1: one line)"; fail=$((fail + 1)); fi
 fi
 
+# an output path that is a symlink is written through (as Darknet's fopen does), not replaced by
+# a regular file: the temporary-and-rename save must not turn e.g. /dev/stdout into a file
+symcheck() { # desc link target -- command...
+    local desc=$1 link=$2 target=$3; shift 4
+    rm -f "$T/$link" "$T/$target"; : > "$T/$target"; ln -s "$target" "$T/$link"
+    (cd "$T" && timeout 10 "$@") > /dev/null 2> "$T/stderr"; local rc=$?
+    if [ $rc -eq 0 ] && [ -L "$T/$link" ] && [ -s "$T/$target" ]; then
+        echo "ok   $desc"; pass=$((pass + 1))
+    else
+        echo "FAIL $desc: exit $rc; $link is $([ -L "$T/$link" ] && echo 'still a symlink' || echo 'no longer a symlink'), $target has $(stat -c %s "$T/$target") bytes"
+        echo "       command: (cd \$tmp && : > $target && ln -s $target $link && $*)"
+        fail=$((fail + 1))
+    fi
+}
+symcheck "weights random writes through a symlink" link.weights target.weights -- $WR good.cfg link.weights
+if [ $have_img = 1 ]; then
+    symcheck "detector -out writes through a symlink" link.jpg target.jpg -- $DT dog.jpg -out link
+fi
+
 echo "RESULT $pass $fail $skip"
 [ "$fail" -eq 0 ]

@@ -48,7 +48,8 @@ static void run_slices(dn_pool *p, uint32_t gen)
 static void *worker(void *arg)
 {
     dn_pool *p = arg;
-    uint32_t seen = (uint32_t)(atomic_load(&p->claim) >> 32);
+    /* the generation at creation: a worker that starts late still joins the job in flight */
+    uint32_t seen = 0;
     for (;;) {
         int spins = 0;
         uint32_t g;
