@@ -1,6 +1,7 @@
 /* gemm.c - single-precision GEMM, row-major: C = alpha*op(A)*op(B) + beta*C. With OPENBLAS=1 each
- * pool thread calls single-threaded OpenBLAS on its slice of C, so one thread pool drives the
- * whole machine; without it a blocked portable kernel does the same slices. */
+ * pool thread calls single-threaded OpenBLAS on fixed blocks of C, so one thread pool drives the
+ * whole machine and results do not depend on the thread count; without it a portable kernel
+ * does the same blocks. */
 #include "core.h"
 
 #include <string.h>
@@ -63,21 +64,35 @@ static void gemm_slice(const gemm_job *j, int m0, int m1, int n0, int n1)
 #endif
 }
 
+/* The output is cut into fixed blocks (GEMM_NB columns, or GEMM_MB rows) whatever the thread
+ * count, and each block is one kernel call: every element is computed by the same call with the
+ * same operands for 1 or N threads, so results are bit-identical (OpenBLAS picks its inner
+ * strategy from the matrix sizes it is given). */
+#define GEMM_NB 512
+#define GEMM_MB 64
+
+static int gemm_blocks(const gemm_job *j)
+{
+    return j->split_n ? (j->N + GEMM_NB - 1) / GEMM_NB : (j->M + GEMM_MB - 1) / GEMM_MB;
+}
+
+static void gemm_block(const gemm_job *j, int b)
+{
+    if (j->split_n) {
+        int n0 = b * GEMM_NB, n1 = n0 + GEMM_NB < j->N ? n0 + GEMM_NB : j->N;
+        gemm_slice(j, 0, j->M, n0, n1);
+    } else {
+        int m0 = b * GEMM_MB, m1 = m0 + GEMM_MB < j->M ? m0 + GEMM_MB : j->M;
+        gemm_slice(j, m0, m1, 0, j->N);
+    }
+}
+
 static void gemm_task(void *ctx, int ith, int nth)
 {
     const gemm_job *j = ctx;
     int lo, hi;
-    if (j->split_n) {
-        /* keep column slices a multiple of 16 floats for the kernels' vector width */
-        int blocks = (j->N + 15) / 16;
-        dn_split(blocks, ith, nth, &lo, &hi);
-        lo *= 16;
-        hi = hi * 16 < j->N ? hi * 16 : j->N;
-        gemm_slice(j, 0, j->M, lo, hi);
-    } else {
-        dn_split(j->M, ith, nth, &lo, &hi);
-        gemm_slice(j, lo, hi, 0, j->N);
-    }
+    dn_split(gemm_blocks(j), ith, nth, &lo, &hi);
+    for (int b = lo; b < hi; b++) gemm_block(j, b);
 }
 
 void dn_gemm(dn_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
@@ -91,8 +106,8 @@ void dn_gemm(dn_pool *pool, int ta, int tb, int M, int N, int K, float alpha, co
     }
     gemm_job j = {ta, tb, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, N >= M};
     double flops = 2.0 * M * N * K;
-    if (!pool || dn_pool_size(pool) == 1 || flops < 2e5)
-        gemm_slice(&j, 0, M, 0, N);
+    if (!pool || dn_pool_size(pool) == 1 || flops < 2e5 || gemm_blocks(&j) < 2)
+        gemm_task(&j, 0, 1);
     else
         dn_pool_run(pool, gemm_task, &j);
 }
