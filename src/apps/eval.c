@@ -1824,7 +1824,7 @@ static int eval_run(int argc, char **argv)
         "[-target logit|logconf|conf] [-layer n] [-class c] [-map file] [-thresh t] [-nms n] [-delta d] "
         "[-box_thresh b] [-letterbox | -no_letterbox] [-json file] [-html dir] [-shard i/n] [-threads t] [-alpha a]\n"
         "   or: darknet gradcampp eval merge <out.json> <shard.json> [shard.json ...] [-html dir]";
-    const char *methods_s = "gradcampp,gradcam", *target_s = "logit", *map_s = NULL, *json_s = NULL, *html_s = NULL,
+    const char *methods_s = "gradcampp,gradcam", *target_s = "conf", *map_s = NULL, *json_s = NULL, *html_s = NULL,
                *shard_s = NULL;
     int layer = 0x7fffffff, cls = -1, letterbox = 0, no_letterbox = 0, threads = 0;
     float thresh = .25f, nms = .45f, delta = -1, box_thresh = .5f, alpha = .5f;
