@@ -1,7 +1,7 @@
 # Makefile - builds libdarknet.a / libdarknet.so, the ./darknet binary and the tests.
-# Switches: OPENBLAS=1 (default 1), OPENCV=1 (default 0), DEBUG=1, SANITIZE=1 (ASan+UBSan).
+# Switches: OPENBLAS=1 (default 1), OPENCV=1 (default 1: the live demo), DEBUG=1, SANITIZE=1 (ASan+UBSan).
 OPENBLAS ?= 1
-OPENCV ?= 0
+OPENCV ?= 1
 DEBUG ?= 0
 SANITIZE ?= 0
 
@@ -13,6 +13,10 @@ BUILD := build-san
 endif
 ifeq ($(DEBUG),1)
 BUILD := $(BUILD)-dbg
+endif
+# compile flags are not tracked per object: an OpenCV build gets its own folder
+ifeq ($(OPENCV),1)
+BUILD := $(BUILD)-cv
 endif
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -91,7 +95,7 @@ test: tests
 	BUILD=$(BUILD) bash tests/run.sh
 
 clean:
-	rm -rf build build-san build-dbg build-san-dbg darknet
+	rm -rf build build-san build-dbg build-san-dbg build-cv build-san-cv build-dbg-cv build-san-dbg-cv darknet
 
 .PHONY: all clean test tests
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d)

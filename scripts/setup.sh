@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # setup.sh - installs what the build and the tests need from Debian's packages (run as root or
 # with sudo): compiler, OpenBLAS, libjpeg, libpng, Debian's darknet (the conformance oracle),
-# python3 (test comparators) and hyperfine (benchmarks). Safe to run again.
+# python3 (test comparators), hyperfine (benchmarks), OpenCV (the live demo), Fashion-MNIST (the
+# project's own models), and Xvfb/ImageMagick/xdotool (the demo's window test). Safe to run again.
 set -euo pipefail
-pkgs=(build-essential pkg-config libopenblas-dev libjpeg-dev libpng-dev darknet python3 hyperfine)
+pkgs=(build-essential pkg-config libopenblas-dev libjpeg-dev libpng-dev libopencv-dev darknet python3 hyperfine
+      dataset-fashion-mnist xvfb xauth imagemagick xdotool)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

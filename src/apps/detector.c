@@ -11,6 +11,7 @@ int cmd_detector(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_train(int argc, char **argv, int detector);
 int cmd_detector_map(int argc, char **argv);
+int cmd_detector_demo(int argc, char **argv);
 
 static int run_test(const char *datacfg, const char *cfg, const char *weights, const char *image,
                     float thresh, float nms, const char *outname, int ext_output, int no_letterbox)
@@ -181,6 +182,7 @@ int cmd_detector(int argc, char **argv)
     }
     if (!strcmp(argv[2], "train")) return cmd_train(argc, argv, 1);
     if (!strcmp(argv[2], "map")) return cmd_detector_map(argc, argv);
+    if (!strcmp(argv[2], "demo")) return cmd_detector_demo(argc, argv);
     if (!strcmp(argv[2], "valid")) {
         const char *out = NULL;
         app_flag vflags[] = {{"-out", 's', &out}};
@@ -196,7 +198,7 @@ int cmd_detector(int argc, char **argv)
         return run_valid(vpos[0], vpos[1], vpos[2], out);
     }
     if (strcmp(argv[2], "test")) {
-        fprintf(stderr, "darknet: unknown detector command '%s' (expected test, valid, train or map)\n", argv[2]);
+        fprintf(stderr, "darknet: unknown detector command '%s' (expected test, valid, demo, train or map)\n", argv[2]);
         return APP_USAGE;
     }
     float thresh = .5f, hier = .5f, nms = .45f;

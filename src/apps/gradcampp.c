@@ -15,6 +15,7 @@
 
 int cmd_gradcampp(int argc, char **argv);
 int cmd_gradcampp_eval(int argc, char **argv);
+int cmd_gradcampp_demo(int argc, char **argv);
 
 typedef struct gc_opts {
     const char *method_s, *target_s, *layers_s, *out;
@@ -633,6 +634,7 @@ static int names_beside(const char *cfg, char *out, size_t n)
 
 int cmd_gradcampp(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[2], "demo")) return cmd_gradcampp_demo(argc, argv);
     if (argc >= 3 && !strcmp(argv[2], "eval")) return cmd_gradcampp_eval(argc, argv);
     const char *usage =
         "darknet gradcampp [data] <cfg> <weights> <image> [image ...] [-method gradcampp|gradcam|xgradcam|layercam|"

@@ -17,8 +17,10 @@ static void usage(FILE *f)
             "usage: darknet <command> ...\n"
             "  classifier predict <data> <cfg> <weights> <image> [-top k]\n"
             "  detector test <data> <cfg> <weights> <image> [-thresh t] [-out name]\n"
+            "  detector demo <data> <cfg> <weights> [-c index | file] [-out file.mp4|.avi] [-dont_show]\n"
             "  detect <cfg> <weights> <image> [-thresh t]\n"
             "  gradcampp [data] <cfg> <weights> <image> [image ...] [-method m] [-layer n] [-out dir]\n"
+            "  gradcampp demo [data] <cfg> <weights> [-c index | file] [-out file.mp4|.avi] [-dont_show] [-frames N]\n"
             "  weights random <cfg> <out> [-seed s] | weights info <cfg> <weights>\n"
             "  benchmark <cfg> [weights] [-n runs] [-threads t]\n");
 }
