@@ -11,6 +11,7 @@ TH=${2:-2}
 REF=/usr/bin/darknet
 CFG=/usr/share/darknet/cfg
 M=../shared/models
+[ -d "$M" ] && M=$(readlink -f "$M")
 IMG=/usr/share/darknet/data/dog.jpg
 [ -f "$IMG" ] || IMG=../shared/datasets/darknet-sample-images/dog.jpg
 IMG=$(readlink -f "$IMG")
@@ -31,7 +32,7 @@ ref_time() { # kind data cfg weights
     if [ "$1" = classifier ]; then
         (cd "$tmp" && printf '%s\n' "$feed" | $REF classifier predict "$2" "$3" "$4" 2>&1 >/dev/null) | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
     else
-        (cd "$tmp" && printf '%s\n' "$feed" | $REF detector test "$2" "$3" "$4" 2>/dev/null) | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
+        (cd "$tmp" && printf '%s\n' "$feed" | $REF detector test "$2" "$3" "$4" -out "$tmp/refpred" 2>/dev/null) | sed -n 's/.*Predicted in \([0-9.]*\) seconds.*/\1/p'
     fi | tail -n +2 | awk '{print $1 * 1000}' | median
 }
 
@@ -40,6 +41,7 @@ seq 0 79 | sed 's/^/k/' > "$tmp/n80"; printf 'classes=80\nnames=%s\n' "$tmp/n80"
 
 row() { # label kind cfg w h [weights]
     local label=$1 kind=$2 cfg=$3 w=$4 h=$5 weights=${6:-}
+    [ -n "$weights" ] && weights=$(readlink -f "$weights")
     resized "$cfg" "$w" "$h" "$tmp/m.cfg"
     if [ -z "$weights" ]; then
         weights=$tmp/m.weights
@@ -76,14 +78,15 @@ fi
 echo
 # training throughput: the project's own cfgs and data, 25 batches each (first 5 dropped)
 train_rate() { # label kind data cfg
-    local ours theirs
+    local ours theirs cfg
+    cfg=$(readlink -f "$4")
     mkdir -p "$tmp/bk"
     sed "s|^backup=.*|backup=$tmp/bk/|" "$3" > "$tmp/t.data"
-    ours=$(./darknet "$2" train "$tmp/t.data" "$4" -max 25 -threads "$TH" 2>/dev/null | sed -n 's/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+    ours=$(./darknet "$2" train "$tmp/t.data" "$cfg" -max 25 -threads "$TH" 2>/dev/null | sed -n 's/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
     local b
-    b=$(sed -n 's/^batch *= *//p' "$4" | head -1)
+    b=$(sed -n 's/^batch *= *//p' "$cfg" | head -1)
     if [ -x "$REF" ]; then
-        theirs=$( (cd "$tmp" && timeout 300 $REF "$2" train "$tmp/t.data" "$4" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+        theirs=$( (cd "$tmp" && timeout 300 $REF "$2" train "$tmp/t.data" "$cfg" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
     fi
     awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {
         printf "%-28s %10.0f %12s %8s  images/s\n", l, b / o, (t > 0 ? sprintf("%.0f", b / t) : "n/a"), (t > 0 ? sprintf("%.1fx", t / o) : "n/a") }'
@@ -100,7 +103,7 @@ resized "$CFG/yolov3.cfg" 416 416 "$tmp/y3.cfg"
 rss=$( { /usr/bin/time -v ./darknet benchmark "$tmp/y3.cfg" "$tmp/y3.weights" -n 3 -threads "$TH" >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
 echo "peak RSS, yolov3 416 (ours, benchmark of 3 runs): $((rss / 1024)) MiB"
 if [ -x "$REF" ]; then
-    rss=$( { cd "$tmp" && /usr/bin/time -v $REF detector test "$tmp/det.data" "$tmp/y3.cfg" "$tmp/y3.weights" "$IMG" >/dev/null 2>&1; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
+    rss=$( { cd "$tmp" && /usr/bin/time -v $REF detector test "$tmp/det.data" "$tmp/y3.cfg" "$tmp/y3.weights" "$IMG" -out "$tmp/refpred" >/dev/null 2>&1; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
     echo "peak RSS, yolov3 416 (Debian's darknet, detector test): $((rss / 1024)) MiB"
 fi
 if command -v hyperfine >/dev/null && [ -x "$REF" ]; then

@@ -92,7 +92,7 @@ static double score(const dn_network *net, const float *v)
 static int analytic(dn_network *net, int stop, const float *v, int nt, float *g)
 {
     int last = net->n - 1;
-    dn_status st = dn_network_backward_prepare(net, stop, nt);
+    dn_status st = dn_network_backward_prepare(net, stop, net->n - 1, nt);
     if (st != DN_OK) {
         printf("  backward_prepare: %s: %s\n", dn_status_str(st), dn_last_error());
         return 0;

@@ -305,7 +305,14 @@ dn_status dn_cam_compute(dn_network *net, int layer, dn_cam_method m, dn_cam_sco
     if ((unsigned)m >= DN_CAM_COUNT) return dn_error(DN_ERR_ARG, "unknown method %d", (int)m);
     if (nt < 1) return dn_error(DN_ERR_ARG, "no targets");
     const int hw = L->out_w * L->out_h;
-    dn_status st = dn_network_backward_prepare(net, layer, nt);
+    /* the highest layer the targets seed: the logits, or the heads' inputs */
+    int top = layer;
+    for (int d = 0; d < nt; d++) {
+        if (!t[d].dets) top = net->n - 1;
+        for (int k = 0; k < t[d].ndets; k++)
+            if (t[d].dets[k].layer - 1 > top) top = t[d].dets[k].layer - 1;
+    }
+    dn_status st = dn_network_backward_prepare(net, layer, top, nt);
     if (st != DN_OK) return st;
     int from = seed_targets(net, layer, score, t, nt, scores, &st);
     if (from < 0) return st;

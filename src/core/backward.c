@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-dn_status dn_network_backward_prepare(dn_network *net, int stop, int dbatch)
+dn_status dn_network_backward_prepare(dn_network *net, int stop, int top, int dbatch)
 {
     if (stop < 0 || stop >= net->n) return dn_error(DN_ERR_RANGE, "layer %d is out of range 0..%d", stop, net->n - 1);
     if (dbatch < 1) return dn_error(DN_ERR_ARG, "no targets");
@@ -34,7 +34,9 @@ dn_status dn_network_backward_prepare(dn_network *net, int stop, int dbatch)
             net->workspace_size = need;
         }
     }
-    for (int i = stop; i < net->n; i++)
+    /* only layers stop..top take part: the ones above never see a delta */
+    if (top >= net->n) top = net->n - 1;
+    for (int i = stop; i <= top; i++)
         memset(net->layers[i].delta, 0, (size_t)net->layers[i].outputs * dbatch * sizeof(float));
     return DN_OK;
 }

@@ -260,11 +260,11 @@ float *dn_conv_params(dn_layer *l, float **weights, int *n, int *per);
 void dn_conv_refold(dn_layer *l);
 
 /* Backward pass (backward.c). prepare: delta buffers for layers stop..n-1 sized for dbatch
- * targets, zeroed. Then the caller seeds deltas (dbatch, outputs) at layer `from` (>= stop) and
+ * targets, those of stop..top zeroed (top: the highest layer that will be seeded). Then the caller seeds deltas (dbatch, outputs) at layer `from` (>= stop) and
  * dn_network_backward propagates them down: afterwards layers[stop].delta holds, per target,
  * the gradient of the seeded score with respect to layer stop's output. Layers below stop do no
  * work; no weight gradients are computed. Needs a forward pass with batch 1 first. */
-dn_status dn_network_backward_prepare(dn_network *net, int stop, int dbatch);
+dn_status dn_network_backward_prepare(dn_network *net, int stop, int top, int dbatch);
 void dn_network_backward(dn_network *net, int from, int stop, int dbatch);
 
 /* Re-runs the forward pass from layer `start` (its input is layers[start-1].output, or `input`

@@ -18,7 +18,7 @@ dn_status dn_network_train_prepare(dn_network *net)
         }
     }
     if (!net->rng) net->rng = 0x5eed;
-    return dn_network_backward_prepare(net, 0, net->batch);
+    return dn_network_backward_prepare(net, 0, net->n - 1, net->batch);
 }
 
 float dn_network_train_step(dn_network *net, const float *input, const float *truth, int truth_size)
