@@ -62,7 +62,11 @@ detect() { # cfg classes
 }
 
 # CONFORMANCE=quick (the sanitizer run) checks a small set; the full set runs otherwise
-if [ "${CONFORMANCE:-full}" = quick ]; then
+if [ -n "${CONFORMANCE_CFGS:-}" ]; then
+    # e.g. CONFORMANCE_CFGS="tiny yolov3:80" to check a few
+    classifiers=$(printf '%s\n' $CONFORMANCE_CFGS | grep -v : || true)
+    detectors=$(printf '%s\n' $CONFORMANCE_CFGS | grep : || true)
+elif [ "${CONFORMANCE:-full}" = quick ]; then
     classifiers="tiny resnet18"
     detectors="yolov2-tiny:80 yolov3-tiny:80"
     echo "(quick conformance set: $classifiers ${detectors//:80/})"
