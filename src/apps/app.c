@@ -2,6 +2,7 @@
  * the subcommands. */
 #include "app.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -177,4 +178,26 @@ int app_draw_detections(dn_image *im, dn_detection *dets, int n, float thresh, c
         dn_image_draw_label(im, left, top - 8 * scale - 2 >= 0 ? top - 8 * scale - 2 : top, label, scale, r, g, bl);
     }
     return printed;
+}
+
+int app_names_beside(const char *cfg, char *out, size_t n)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", cfg);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 6 && !strcmp(e->d_name + l - 6, ".names")) {
+            if (found++) break;
+            if ((size_t)snprintf(out, n, "%s/%s", dir, e->d_name) >= n) found = 2;
+        }
+    }
+    closedir(d);
+    return found == 1;
 }

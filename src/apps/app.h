@@ -39,4 +39,8 @@ int app_draw_detections(dn_image *im, dn_detection *dets, int n, float thresh, c
 
 double app_now(void);
 
+/* The names file for a cfg given without a .data file: the only *.names file beside the cfg.
+ * Returns 1 and writes its path to out, else 0. */
+int app_names_beside(const char *cfg, char *out, size_t n);
+
 #endif

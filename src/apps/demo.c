@@ -571,28 +571,6 @@ static int run_pipeline(demo_ctx *c, dn_video_out *vout)
     return rc;
 }
 
-/* The only *.names file beside the cfg, as `gradcampp` finds it. */
-static int names_beside(const char *cfg, char *out, size_t n)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", cfg);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int found = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 6 && !strcmp(e->d_name + l - 6, ".names")) {
-            if (found++) break;
-            if ((size_t)snprintf(out, n, "%s/%s", dir, e->d_name) >= n) found = 2;
-        }
-    }
-    closedir(d);
-    return found == 1;
-}
 
 static int run_demo(demo_opts *o)
 {
@@ -626,7 +604,7 @@ static int run_demo(demo_opts *o)
         if (app_read_names(o->datacfg, "data/names.list", &c.names, &c.nnames, &opts)) goto done;
     } else {
         char np[4096];
-        if (names_beside(o->cfg, np, sizeof np) && dn_lines_read(np, &c.names, &c.nnames) != DN_OK) c.nnames = 0;
+        if (app_names_beside(o->cfg, np, sizeof np) && dn_lines_read(np, &c.names, &c.nnames) != DN_OK) c.nnames = 0;
     }
     if (c.nnames < c.classes) {
         dn_lines_free(c.names, c.nnames);

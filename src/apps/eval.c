@@ -1699,29 +1699,6 @@ done:
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-/* The names for a cfg given without a .data file: the only *.names file beside the cfg (as
- * gradcampp finds them). */
-static int names_beside(const char *cfg, char *out, size_t n)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", cfg);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int found = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l > 6 && !strcmp(de->d_name + l - 6, ".names")) {
-            if (found++) break;
-            if ((size_t)snprintf(out, n, "%s/%s", dir, de->d_name) >= n) found = 2;
-        }
-    }
-    closedir(d);
-    return found == 1;
-}
 
 static int mkdir_p(const char *dir)
 {
@@ -1927,7 +1904,7 @@ static int eval_run(int argc, char **argv)
         if (app_read_names(datacfg, "data/names.list", &names, &nnames, &opts)) goto done;
     } else {
         char np2[4096];
-        if (names_beside(S.cfg, np2, sizeof np2)) {
+        if (app_names_beside(S.cfg, np2, sizeof np2)) {
             if (dn_lines_read(np2, &names, &nnames) != DN_OK) nnames = 0, names = NULL;
             else fprintf(stderr, "names: %s\n", np2);
         }

@@ -609,28 +609,6 @@ done:
     return rc;
 }
 
-/* Finds the names for a cfg given without a .data file: the only *.names file beside the cfg. */
-static int names_beside(const char *cfg, char *out, size_t n)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", cfg);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int found = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 6 && !strcmp(e->d_name + l - 6, ".names")) {
-            if (found++) break;
-            if ((size_t)snprintf(out, n, "%s/%s", dir, e->d_name) >= n) found = 2;
-        }
-    }
-    closedir(d);
-    return found == 1;
-}
 
 int cmd_gradcampp(int argc, char **argv)
 {
@@ -703,7 +681,7 @@ int cmd_gradcampp(int argc, char **argv)
         if (app_read_names(datacfg, "data/names.list", &names, &nnames, &opts)) goto done;
     } else {
         char np2[4096];
-        if (names_beside(cfg, np2, sizeof np2)) {
+        if (app_names_beside(cfg, np2, sizeof np2)) {
             if (dn_lines_read(np2, &names, &nnames) != DN_OK) nnames = 0, names = NULL;
             else fprintf(stderr, "names: %s\n", np2);
         }
