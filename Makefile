@@ -40,7 +40,8 @@ endif
 ifeq ($(OPENCV),1)
 CFLAGS += -DDN_OPENCV
 CXXFLAGS += -DDN_OPENCV $(shell pkg-config --cflags opencv4)
-LDLIBS += $(shell pkg-config --libs opencv4) -lstdc++
+# only the modules video.cpp uses (all of pkg-config --libs opencv4 slows every start-up)
+LDLIBS += -lopencv_videoio -lopencv_highgui -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lstdc++
 endif
 
 LIB_SRC := $(wildcard src/core/*.c src/layers/*.c src/io/*.c src/cam/*.c)

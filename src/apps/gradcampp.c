@@ -692,8 +692,8 @@ int cmd_gradcampp(int argc, char **argv)
         names = calloc((size_t)classes, sizeof(char *));
         if (!names) goto done;
         for (int i = 0; i < classes; i++) {
-            names[i] = malloc(16);
-            if (names[i]) snprintf(names[i], 16, "class%d", i);
+            names[i] = malloc(24);
+            if (names[i]) snprintf(names[i], 24, "class%d", i);
         }
         nnames = classes;
         fprintf(stderr, "names: none found for %d classes (give a .data file); using class numbers\n", classes);
