@@ -110,6 +110,37 @@ TEST(test_conv_connected_bn_weight_gradients)
     dn_network_free(net);
 }
 
+/* The layers a detector backbone adds between the trainable ones: maxpool, route (one and two
+ * inputs, so a layer's delta is summed from two consumers), upsample, shortcut, avgpool. */
+TEST(test_branching_network_weight_gradients)
+{
+    dn_network *net = build("b",
+                            "[net]\nwidth=8\nheight=8\nchannels=2\n"
+                            "[convolutional]\nfilters=3\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                            "[maxpool]\nsize=2\nstride=2\n"
+                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                            "[maxpool]\nsize=2\nstride=2\n"
+                            "[convolutional]\nfilters=4\nsize=1\nactivation=leaky\n"
+                            "[route]\nlayers=-1\n"
+                            "[upsample]\nstride=2\n"
+                            "[route]\nlayers=-1,2\n"
+                            "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=linear\n"
+                            "[shortcut]\nfrom=-2\nactivation=linear\n"
+                            "[avgpool]\n"
+                            "[connected]\noutput=3\nactivation=linear\n"
+                            "[softmax]\n",
+                            2);
+    CHECK(net);
+    dn_network_randomize(net, 5, NULL);
+    CHECK_OK(dn_network_train_prepare(net));
+    uint64_t s = 9;
+    float x[2 * 128], truth[2 * 3] = {0};
+    for (int i = 0; i < 2 * 128; i++) x[i] = dn_rng_uniform(&s);
+    truth[0 * 3 + 2] = truth[1 * 3 + 0] = 1;
+    CHECK(check_weight_gradients(net, x, truth, 3));
+    dn_network_free(net);
+}
+
 TEST(test_learning_rate_policies)
 {
     dn_network net = {0};
@@ -175,6 +206,7 @@ int main(void)
 {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_conv_connected_bn_weight_gradients);
+    RUN(test_branching_network_weight_gradients);
     RUN(test_learning_rate_policies);
     RUN(test_learns_a_toy_task);
     char cmd[300];
