@@ -50,42 +50,9 @@ done
 IN="$tmp/f_%02d.jpg"
 [ "$(frames_of "$IN")" = 12 ] && ok "input sequence decodes to 12 frames" || bad "input sequence: $("$DK" gradcampp demo -info "$IN" 2>&1)"
 
-# --- a small random detector (as t_gradcampp.sh) ---
-cat > "$tmp/det.cfg" <<'CFG'
-[net]
-width=64
-height=64
-channels=3
-[convolutional]
-filters=8
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-pad=1
-activation=leaky
-[convolutional]
-filters=21
-size=1
-activation=linear
-[yolo]
-mask=0,1,2
-anchors=10,10,20,20,40,40
-classes=2
-num=3
-CFG
-printf 'a\nb\n' > "$tmp/det.names"
+# --- a small random detector (tests/fixtures/small_detector.cfg, as t_gradcampp.sh and t_eval.sh) ---
+cp tests/fixtures/small_detector.cfg "$tmp/det.cfg"
+cp tests/fixtures/small_detector.names "$tmp/det.names"
 printf 'classes=2\nnames=%s/det.names\n' "$tmp" > "$tmp/det.data"
 "$DK" weights random "$tmp/det.cfg" "$tmp/det.weights" -seed 3 >/dev/null 2>&1 || bad "weights random"
 NET=("$tmp/det.cfg" "$tmp/det.weights")

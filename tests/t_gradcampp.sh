@@ -23,41 +23,8 @@ SAMPLES=../shared/datasets/darknet-sample-images
 DOG=$SAMPLES/dog.jpg
 
 # --- a small random detector: files, JSON, raw maps, errors ---
-cat > "$tmp/det.cfg" <<'CFG'
-[net]
-width=64
-height=64
-channels=3
-[convolutional]
-filters=8
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-pad=1
-activation=leaky
-[convolutional]
-filters=21
-size=1
-activation=linear
-[yolo]
-mask=0,1,2
-anchors=10,10,20,20,40,40
-classes=2
-num=3
-CFG
-printf 'a\nb\n' > "$tmp/det.names"
+cp tests/fixtures/small_detector.cfg "$tmp/det.cfg"
+cp tests/fixtures/small_detector.names "$tmp/det.names"
 $DK weights random "$tmp/det.cfg" "$tmp/det.weights" -seed 5 -image "$DOG" 2>/dev/null
 expect "gradcampp runs on a random detector" 0 $DK gradcampp "$tmp/det.cfg" "$tmp/det.weights" "$DOG" -out "$tmp/o1" -json -raw -thresh 0.01
 if [ -f "$tmp/o1/gradcampp.json" ] && python3 -c "import json,sys; d=json.load(open('$tmp/o1/gradcampp.json')); m=d['images'][0]['maps']; assert m and all(x['layer']==1 for x in m); assert any(x['kind']=='class' for x in m)" 2>"$tmp/err"; then
