@@ -2,10 +2,11 @@
 # setup.sh - installs what the build and the tests need from Debian's packages (run as root or
 # with sudo): compiler, OpenBLAS, libjpeg, libpng, Debian's darknet (the conformance oracle),
 # python3 (test comparators), hyperfine (benchmarks), OpenCV (the live demo), Fashion-MNIST (the
-# project's own models), and Xvfb/ImageMagick/xdotool (the demo's window test). Safe to run again.
+# project's own models), Xvfb/ImageMagick/xdotool (the demo's window test) and Chromium (the eval
+# report's headless-browser test). Safe to run again.
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libjpeg-dev libpng-dev libopencv-dev darknet python3 hyperfine
-      dataset-fashion-mnist xvfb xauth imagemagick xdotool)
+      dataset-fashion-mnist xvfb xauth imagemagick xdotool chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,7 @@
 # files hold the boxes the detector finds plus a hand-written box it misses; bad input (malformed
 # and missing label files, a box outside the image, a class beyond the names, an unreadable image,
 # an empty list) is named file:line and skipped while the rest is evaluated; JSON fields, the
-# HTML report (loaded in headless Chromium when installed), shards + merge = one run; and
+# HTML report (loaded in headless Chromium when installed, and a broken copy caught), shards + merge = one run; and
 # Yolo-Fastest-1.1 on 16 coco128 images when ../shared is there.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,41 +26,8 @@ SAMPLES=../shared/datasets/darknet-sample-images
 [ -f "$SAMPLES/dog.jpg" ] || SAMPLES=/usr/share/darknet/data
 
 # --- a small random detector (2 classes, names beside the cfg) ---
-cat > "$tmp/det.cfg" <<'CFG'
-[net]
-width=64
-height=64
-channels=3
-[convolutional]
-filters=8
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-stride=2
-pad=1
-batch_normalize=1
-activation=leaky
-[convolutional]
-filters=16
-size=3
-pad=1
-activation=leaky
-[convolutional]
-filters=21
-size=1
-activation=linear
-[yolo]
-mask=0,1,2
-anchors=10,10,20,20,40,40
-classes=2
-num=3
-CFG
-printf 'a\nb\n' > "$tmp/det.names"
+cp tests/fixtures/small_detector.cfg "$tmp/det.cfg"
+cp tests/fixtures/small_detector.names "$tmp/det.names"
 $DK weights random "$tmp/det.cfg" "$tmp/det.weights" -seed 5 -image "$SAMPLES/dog.jpg" 2>/dev/null
 NET=("$tmp/det.cfg" "$tmp/det.weights")
 T=0.01 # the random heads' confidences are small
@@ -176,19 +143,32 @@ done
 [ -f "$tmp/html/index.html" ] && [ "$n_src" -ge 5 ] && [ "$missing" -eq 0 ] \
     && ok "HTML report: index.html and its $n_src pictures" || bad "HTML: $n_src pictures, $missing missing"
 has "HTML: summary table first" "$tmp/html/index.html" '<table class="summary">'
-CHROMIUM=/usr/bin/chromium
-if [ -x "$CHROMIUM" ]; then
-    prof=$(mktemp -d)
-    timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
-        --disable-component-update --disable-sync --no-first-run --user-data-dir="$prof" --enable-logging=stderr \
-        --v=0 --dump-dom "file://$(cd "$tmp/html" && pwd)/index.html" > "$tmp/dom" 2> "$tmp/chr.err"
-    rm -rf "$prof"
-    n_dom=$(grep -o '<img [^>]*src="[^"]*"' "$tmp/dom" | wc -l)
-    [ "$n_dom" -eq "$n_src" ] && ok "Chromium: the DOM holds every <img> ($n_dom)" || bad "Chromium DOM: $n_dom of $n_src images"
-    if grep -qi "CONSOLE\|Uncaught\|Failed to load" "$tmp/chr.err"; then bad "Chromium console: $(grep -i "CONSOLE\|Uncaught\|Failed to load" "$tmp/chr.err" | head -2)"
-    else ok "Chromium: no console errors"; fi
+# the report in a real browser: headless Chromium driven over its DevTools pipe
+# (tests/tools/browser_check.py): no console error or failed request, every <img> displayed
+# (complete, naturalWidth > 0); then a deliberately broken copy (one picture deleted, one script
+# error) must fail the same check. EVAL_SCREENSHOT=file.png keeps the screenshot to look at.
+CHROMIUM=$(command -v chromium || true)
+if [ -n "$CHROMIUM" ]; then
+    timeout 120 python3 tests/tools/browser_check.py --chromium "$CHROMIUM" --screenshot "$tmp/shot.png" \
+        "$tmp/html/index.html" > "$tmp/bc.out" 2>&1; rc=$?
+    [ "$rc" -eq 0 ] && grep -q "^images $n_src/$n_src displayed" "$tmp/bc.out" \
+        && ok "Chromium: the report loads with no console error and displays all $n_src images" \
+        || bad "Chromium: exit $rc: $(head -4 "$tmp/bc.out")"
+    [ -n "${EVAL_SCREENSHOT:-}" ] && cp "$tmp/shot.png" "$EVAL_SCREENSHOT"
+    sz=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(24); print(*struct.unpack('>II', d[16:24]))" "$tmp/shot.png" 2>/dev/null)
+    set -- $sz
+    [ "${1:-0}" -ge 1000 ] && [ "${2:-0}" -ge 600 ] && ok "Chromium: screenshot of the report (${1}x${2})" || bad "screenshot: '$sz'"
+    cp -r "$tmp/html" "$tmp/broken"
+    rm "$tmp/broken/$(grep -o '<img src="[^"]*_gradcam\.png"' "$tmp/broken/index.html" | head -1 | sed 's/<img src="//; s/"$//')"
+    sed -i 's|</body>|<script>no_such_function();</script></body>|' "$tmp/broken/index.html"
+    timeout 120 python3 tests/tools/browser_check.py --chromium "$CHROMIUM" "$tmp/broken/index.html" > "$tmp/bc2.out" 2>&1; rc=$?
+    [ "$rc" -eq 1 ] && grep -q "^images $((n_src - 1))/$n_src displayed" "$tmp/bc2.out" \
+        && grep -q "image not displayed: .*_gradcam.png" "$tmp/bc2.out" && grep -q "no_such_function" "$tmp/bc2.out" \
+        && grep -q "ERR_FILE_NOT_FOUND" "$tmp/bc2.out" \
+        && ok "Chromium check fails on a broken copy (missing picture, failed request, script error named)" \
+        || bad "broken report not caught: exit $rc: $(head -5 "$tmp/bc2.out")"
 else
-    sk "HTML in a browser: $CHROMIUM is not installed (index.html was checked for its files only)"
+    sk "HTML in a browser: chromium is not installed (scripts/setup.sh installs it; index.html was checked for its files only)"
 fi
 
 # --- shards + merge = one run ---
