@@ -166,19 +166,21 @@ TEST(test_learning_rate_policies)
     CHECK_NEAR(dn_network_rate(&net, 12345), .1, 1e-7);
 }
 
-TEST(test_learns_a_toy_task)
+/* class = which half of a 6x6 image is brighter (left/right); returns last/first mean loss */
+static double toy_task(const char *name, const char *optimizer)
 {
-    /* class = which half of a 6x6 image is brighter (left/right); 4 steps per check */
-    dn_network *net = build("toy",
-                            "[net]\nwidth=6\nheight=6\nchannels=1\nlearning_rate=0.1\nmomentum=0.9\ndecay=0.0005\n"
-                            "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
-                            "[maxpool]\nsize=2\nstride=2\n"
-                            "[connected]\noutput=2\nactivation=linear\n"
-                            "[softmax]\n",
-                            16);
-    CHECK(net);
+    char text[512];
+    snprintf(text, sizeof text,
+             "[net]\nwidth=6\nheight=6\nchannels=1\n%s\ndecay=0.0005\n"
+             "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+             "[maxpool]\nsize=2\nstride=2\n"
+             "[connected]\noutput=2\nactivation=linear\n"
+             "[softmax]\n",
+             optimizer);
+    dn_network *net = build(name, text, 16);
+    if (!net) return 1e9;
     dn_network_randomize(net, 3, NULL);
-    CHECK_OK(dn_network_train_prepare(net));
+    if (dn_network_train_prepare(net) != DN_OK) return 1e9;
     uint64_t s = 9;
     float x[16 * 36], truth[16 * 2];
     double first = 0, last = 0;
@@ -194,11 +196,50 @@ TEST(test_learns_a_toy_task)
         }
         float loss = dn_network_train_step(net, x, truth, 2);
         dn_network_update(net, dn_network_rate(net, it), 16);
+        net->seen += 16;
         if (it < 10) first += loss / 10;
         if (it >= 190) last += loss / 10;
     }
-    printf("  loss %.3f -> %.3f\n", first, last);
-    CHECK(last < first * .3);
+    printf("  %s: loss %.3f -> %.3f\n", name, first, last);
+    dn_network_free(net);
+    return last / first;
+}
+
+TEST(test_learns_a_toy_task)
+{
+    CHECK(toy_task("sgd", "learning_rate=0.1\nmomentum=0.9") < .3);
+    CHECK(toy_task("adam", "learning_rate=0.01\nadam=1") < .3);
+}
+
+/* Adam's first step (t = 1): the bias-corrected m/sqrt(v) is sign(d), so every parameter moves
+ * by the learning rate in the direction of its update (weights: the update less decay*batch*w),
+ * and the accumulated updates are cleared. */
+TEST(test_adam_first_step)
+{
+    dn_network *net = build("adam1",
+                            "[net]\nwidth=3\nheight=3\nchannels=1\nlearning_rate=0.01\nadam=1\ndecay=0.1\n"
+                            "[convolutional]\nfilters=2\nsize=3\nbatch_normalize=1\nactivation=linear\n",
+                            1);
+    CHECK(net);
+    dn_network_randomize(net, 4, NULL);
+    CHECK_OK(dn_network_train_prepare(net));
+    dn_param ps[3];
+    int np = dn_layer_train_params(&net->layers[0], ps);
+    CHECK(np == 3);
+    float before[3][18], d[3][18];
+    uint64_t s = 5;
+    for (int k = 0; k < np; k++)
+        for (size_t i = 0; i < ps[k].n; i++) {
+            before[k][i] = ps[k].value[i];
+            d[k][i] = ps[k].update[i] = dn_rng_uniform(&s) - .5f;
+        }
+    dn_network_update(net, .01f, 4);
+    for (int k = 0; k < np; k++)
+        for (size_t i = 0; i < ps[k].n; i++) {
+            float g = d[k][i] - (k == 0 ? .1f * 4 * before[k][i] : 0);
+            CHECK_NEAR(ps[k].value[i] - before[k][i], g > 0 ? .01 : -.01, 1e-5);
+            CHECK(ps[k].update[i] == 0);
+        }
     dn_network_free(net);
 }
 
@@ -209,6 +250,7 @@ int main(void)
     RUN(test_branching_network_weight_gradients);
     RUN(test_learning_rate_policies);
     RUN(test_learns_a_toy_task);
+    RUN(test_adam_first_step);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

@@ -32,10 +32,22 @@ char *dn_strdup(const char *s);
 void dn_free(void *p);
 /* Makes the n-th allocation from now fail (0 = never). For tests. */
 void dn_mem_fail_at(long n);
+/* Memory budget of the calling thread: from now on the checked allocations of this thread may
+ * request at most `bytes` in total (frees do not give bytes back; SIZE_MAX: no limit, the
+ * default); a request over it fails with DN_ERR_NOMEM (dn_alloc_floats: DN_ERR_RANGE naming the
+ * layer). Returns the previous budget. dn_network_parse caps itself at DN_MAX_NET_BYTES this
+ * way; fuzz targets set a small budget per input. */
+size_t dn_mem_budget(size_t bytes);
+size_t dn_mem_budget_left(void);
+/* Number of checked allocation calls the calling thread has made (for failure sweeps). */
+long dn_mem_calls(void);
 /* Multiplies sizes, returning 0 on overflow or when the product exceeds `limit`. */
 size_t dn_size_mul(size_t a, size_t b, size_t limit);
 /* Largest float buffer one layer may own (elements): guards absurd cfg sizes. */
 #define DN_MAX_FLOATS ((size_t)1 << 31)
+/* Most memory one network may allocate while it is built from a cfg (all layers' buffers and
+ * the workspace together); a cfg needing more fails naming the layer. */
+#define DN_MAX_NET_BYTES ((size_t)16 << 30)
 
 /* ---- threads (pool.c) ---- */
 /* A fixed pool of worker threads. dn_pool_run calls fn(ctx, ith, nth) for ith in 0..nth-1 and
@@ -228,6 +240,9 @@ struct dn_network {
     uint64_t seen;
     /* [net] training keys */
     float learning_rate, momentum, decay;
+    int adam;              /* [net] adam=1: Adam instead of SGD with momentum (B1, B2, eps) */
+    float B1, B2, eps;
+    float **adam_m, **adam_v; /* per layer x 3 parameter arrays, allocated by train_prepare */
     int subdivisions, max_batches, burn_in;
     int cfg_batch; /* [net] batch as written (images per update = cfg_batch) */
     float angle, saturation, exposure, hue, aspect, jitter;

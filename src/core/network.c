@@ -19,6 +19,10 @@ static dn_status parse_net_section(dn_network *net, const dn_cfg *cfg, dn_sectio
     GETF("learning_rate", .001f, &net->learning_rate);
     GETF("momentum", .9f, &net->momentum);
     GETF("decay", .0001f, &net->decay);
+    GETI("adam", 0, &net->adam);
+    GETF("B1", .9f, &net->B1);
+    GETF("B2", .999f, &net->B2);
+    GETF("eps", .0000001f, &net->eps);
     GETI("max_batches", 0, &net->max_batches);
     GETI("burn_in", 0, &net->burn_in);
     GETF("angle", 0, &net->angle);
@@ -56,12 +60,15 @@ static dn_status parse_net_section(dn_network *net, const dn_cfg *cfg, dn_sectio
     }
     /* keys some public cfgs carry that only matter to other tools; read so they are not warned */
     static const char *const quiet[] = {"max_crop", "min_crop", "mosaic", "flip", "blur",
-        "mixup", "cutmix", "letter_box", "adam", "B1", "B2", "eps", "inputs", "random",
+        "mixup", "cutmix", "letter_box", "inputs", "random",
         "label_smooth_eps", "resize", "nms_kind", "beta_nms", "max_chart_loss", "track",
         "augment_speed", "sequential_subdivisions", "try_fix_nan", "loss_scale", "dynamic_minibatch",
         "optimized_memory", "workspace_size_limit_MB", "center", "hue_thresh", "gaussian_noise",
         "mosaic_bound", "contrastive", "unsupervised", "label_smooth", "momentum", "clip"};
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) dn_sec_str(s, quiet[i]);
+    if (net->adam && !(net->B1 >= 0 && net->B1 < 1 && net->B2 >= 0 && net->B2 < 1 && net->eps > 0))
+        return dn_error(DN_ERR_RANGE, "%s:%d: adam needs 0 <= B1, B2 < 1 and eps > 0", cfg->path,
+                        dn_sec_line(s, "adam"));
     if (b < 1 || sub < 1)
         return dn_error(DN_ERR_RANGE, "%s:%d: batch and subdivisions must be positive", cfg->path,
                         s->line);
@@ -105,9 +112,8 @@ static void warn_unused(const dn_cfg *cfg)
                         cfg->sec[i].kv[k].key, cfg->sec[i].type);
 }
 
-dn_status dn_network_parse(const char *cfg_path, int batch, dn_network **out)
+static dn_status network_parse(const char *cfg_path, int batch, dn_network **out)
 {
-    *out = NULL;
     dn_cfg *cfg;
     dn_status st = dn_cfg_read(cfg_path, &cfg);
     if (st != DN_OK) return st;
@@ -204,6 +210,20 @@ fail:
     return st;
 }
 
+dn_status dn_network_parse(const char *cfg_path, int batch, dn_network **out)
+{
+    *out = NULL;
+    /* building is capped at DN_MAX_NET_BYTES (or the caller's smaller budget); what it used is
+       then charged to the caller's budget */
+    size_t outer = dn_mem_budget_left();
+    size_t cap = outer < DN_MAX_NET_BYTES ? outer : DN_MAX_NET_BYTES;
+    dn_mem_budget(cap);
+    dn_status st = network_parse(cfg_path, batch, out);
+    size_t used = cap - dn_mem_budget_left();
+    dn_mem_budget(outer == SIZE_MAX ? SIZE_MAX : outer - used);
+    return st;
+}
+
 void dn_network_free(dn_network *net)
 {
     if (!net) return;
@@ -213,6 +233,13 @@ void dn_network_free(dn_network *net)
         dn_free(l->output);
         dn_free(l->delta);
     }
+    if (net->adam_m)
+        for (int i = 0; i < 3 * net->n; i++) {
+            dn_free(net->adam_m[i]);
+            dn_free(net->adam_v[i]);
+        }
+    dn_free(net->adam_m);
+    dn_free(net->adam_v);
     dn_free(net->layers);
     dn_free(net->workspace);
     dn_pool_free(net->pool);

@@ -18,6 +18,20 @@ dn_status dn_network_train_prepare(dn_network *net)
         }
     }
     if (!net->rng) net->rng = 0x5eed;
+    if (net->adam && !net->adam_m) {
+        net->adam_m = dn_calloc((size_t)3 * net->n, sizeof(float *));
+        net->adam_v = dn_calloc((size_t)3 * net->n, sizeof(float *));
+        if (!net->adam_m || !net->adam_v) return DN_ERR_NOMEM;
+        for (int i = 0; i < net->n; i++) {
+            dn_param ps[3];
+            int np = dn_layer_train_params(&net->layers[i], ps);
+            for (int k = 0; k < np; k++) {
+                net->adam_m[3 * i + k] = dn_alloc_floats(ps[k].n, "adam m", i);
+                net->adam_v[3 * i + k] = dn_alloc_floats(ps[k].n, "adam v", i);
+                if (!net->adam_m[3 * i + k] || !net->adam_v[3 * i + k]) return DN_ERR_NOMEM;
+            }
+        }
+    }
     return dn_network_backward_prepare(net, 0, net->n - 1, net->batch);
 }
 
@@ -70,8 +84,38 @@ float dn_network_rate(const dn_network *net, long batch_num)
     }
 }
 
+/* Adam as pjreddie's and AlexeyAB's Darknet apply it: d = the accumulated update (-dLoss/dw
+ * summed over the batch) less decay*batch*w for weights; m = B1 m + (1-B1) d, v = B2 v + (1-B2) d^2,
+ * w += rate * m/(1-B1^t) / (sqrt(v/(1-B2^t)) + eps); the update is then cleared. t counts from 1. */
+static void adam_update(dn_network *net, float rate, int batch)
+{
+    const double t = (double)(net->seen / (uint64_t)(batch > 0 ? batch : 1)) + 1;
+    const float c1 = (float)(1 - pow(net->B1, t)), c2 = (float)(1 - pow(net->B2, t));
+    for (int i = 0; i < net->n; i++) {
+        dn_param ps[3];
+        int np = dn_layer_train_params(&net->layers[i], ps);
+        for (int k = 0; k < np; k++) {
+            float *w = ps[k].value, *d = ps[k].update;
+            float *m = net->adam_m[3 * i + k], *v = net->adam_v[3 * i + k];
+            const float decay = strcmp(ps[k].name, "weights") ? 0 : net->decay * batch;
+            for (size_t j = 0; j < ps[k].n; j++) {
+                float g = d[j] - decay * w[j];
+                m[j] = net->B1 * m[j] + (1 - net->B1) * g;
+                v[j] = net->B2 * v[j] + (1 - net->B2) * g * g;
+                w[j] += rate * (m[j] / c1) / (sqrtf(v[j] / c2) + net->eps);
+                d[j] = 0;
+            }
+        }
+        if (np) dn_layer_refold(&net->layers[i]);
+    }
+}
+
 void dn_network_update(dn_network *net, float rate, int batch)
 {
+    if (net->adam && net->adam_m) {
+        adam_update(net, rate, batch);
+        return;
+    }
     dn_update u = {rate, net->momentum, net->decay, batch};
     for (int i = 0; i < net->n; i++)
         if (net->layers[i].ops->update) net->layers[i].ops->update(&net->layers[i], &u);
