@@ -86,7 +86,9 @@ train_rate() { # label kind data cfg
     local b
     b=$(sed -n 's/^batch *= *//p' "$cfg" | head -1)
     if [ -x "$REF" ]; then
-        theirs=$( (cd "$tmp" && timeout 300 $REF "$2" train "$tmp/t.data" "$cfg" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+        # line-buffered (its stdout is a pipe), so head sees each batch as it ends and the
+        # SIGPIPE after the 25th stops it
+        theirs=$( (cd "$tmp" && timeout 900 stdbuf -oL $REF "$2" train "$tmp/t.data" "$cfg" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
     fi
     awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {
         printf "%-28s %10.0f %12s %8s  images/s\n", l, b / o, (t > 0 ? sprintf("%.0f", b / t) : "n/a"), (t > 0 ? sprintf("%.1fx", t / o) : "n/a") }'

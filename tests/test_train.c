@@ -141,6 +141,47 @@ TEST(test_branching_network_weight_gradients)
     dn_network_free(net);
 }
 
+/* AlexeyAB's iou_normalizer and obj_normalizer scale the [yolo] box and objectness deltas (every
+ * anchor's) and leave the class deltas alone. */
+static dn_network *yolo_net(const char *name, const char *norms)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[net]\nwidth=8\nheight=8\nchannels=3\n"
+             "[convolutional]\nfilters=21\nsize=1\nactivation=linear\n"
+             "[yolo]\nmask=0,1,2\nanchors=2,2, 4,4, 6,3\nclasses=2\nnum=3\n%s\n",
+             norms);
+    dn_network *net = build(name, text, 1);
+    if (!net) return NULL;
+    dn_network_randomize(net, 8, NULL);
+    if (dn_network_train_prepare(net) != DN_OK) return NULL;
+    return net;
+}
+
+TEST(test_yolo_normalizers)
+{
+    dn_network *a = yolo_net("y1", ""), *b = yolo_net("y2", "iou_normalizer=.5\nobj_normalizer=.25");
+    CHECK(a && b);
+    if (!a || !b) return;
+    float x[3 * 64], truth[DN_MAX_BOXES * 5] = {.4f, .6f, .5f, .45f, 1};
+    uint64_t s = 3;
+    for (int i = 0; i < 3 * 64; i++) x[i] = dn_rng_uniform(&s) - .5f;
+    dn_network_train_step(a, x, truth, DN_MAX_BOXES * 5);
+    dn_network_train_step(b, x, truth, DN_MAX_BOXES * 5);
+    const float *da = a->layers[1].delta, *db = b->layers[1].delta;
+    int box = 0, obj = 0, cls = 0;
+    for (int i = 0; i < 21 * 64; i++) {
+        int entry = (i / 64) % 7; /* 0-3 box, 4 objectness, 5-6 classes */
+        if (da[i] == 0) continue;
+        float want = entry < 4 ? .5f : entry == 4 ? .25f : 1.f;
+        CHECK_NEAR(db[i], want * da[i], 1e-6);
+        box += entry < 4, obj += entry == 4, cls += entry > 4;
+    }
+    CHECK(box == 4 && obj > 100 && cls == 2);
+    dn_network_free(a);
+    dn_network_free(b);
+}
+
 TEST(test_learning_rate_policies)
 {
     dn_network net = {0};
@@ -251,6 +292,7 @@ int main(void)
     RUN(test_learning_rate_policies);
     RUN(test_learns_a_toy_task);
     RUN(test_adam_first_step);
+    RUN(test_yolo_normalizers);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

@@ -139,7 +139,7 @@ int cmd_train(int argc, char **argv, int detector)
         goto done;
     }
     dn_loader_cfg lc = {detector, paths, npaths, labels, nlabels, classes, net->w, net->h, net->c, net->batch, 1,
-                        detector ? net->jitter : .1f, net->hue, net->saturation, net->exposure, 1, (uint64_t)seed};
+                        net->jitter >= 0 ? net->jitter : detector ? .2f : .1f, net->hue, net->saturation, net->exposure, 1, (uint64_t)seed};
     if ((st = dn_loader_create(&lc, &loader)) != DN_OK) {
         app_error("", st);
         goto done;

@@ -30,7 +30,7 @@ static dn_status parse_net_section(dn_network *net, const dn_cfg *cfg, dn_sectio
     GETF("exposure", 1, &net->exposure);
     GETF("hue", 0, &net->hue);
     GETF("aspect", 1, &net->aspect);
-    GETF("jitter", .2f, &net->jitter);
+    GETF("jitter", -1, &net->jitter); /* unset: the trainer picks .2 (detector) or .1 */
     GETF("power", 4, &net->power);
     GETF("gamma", 1, &net->gamma);
     GETF("scale", 1, &net->scale);

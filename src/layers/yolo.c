@@ -9,6 +9,7 @@ typedef struct yolo {
     float *anchors; /* (2 * total) */
     float scale_x_y;
     float ignore_thresh;
+    float iou_normalizer, obj_normalizer; /* training: weights of the box and objectness deltas */
 } yolo;
 
 static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
@@ -20,12 +21,14 @@ static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn
     GET_INT("num", 1, &p->total);
     GET_FLOAT("scale_x_y", 1, &p->scale_x_y);
     GET_FLOAT("ignore_thresh", .5f, &p->ignore_thresh);
+    GET_FLOAT("iou_normalizer", 1, &p->iou_normalizer);
+    GET_FLOAT("obj_normalizer", 1, &p->obj_normalizer);
     int new_coords;
     GET_INT("new_coords", 0, &new_coords);
     if (new_coords) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "new_coords", "new_coords=1 (scaled YOLOv4) is not supported");
     /* training keys: read so they are known, used by the trainer */
     static const char *const keys[] = {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
-        "cls_normalizer", "iou_normalizer", "obj_normalizer", "iou_loss", "nms_kind", "beta_nms",
+        "cls_normalizer", "iou_loss", "nms_kind", "beta_nms",
         "max_delta", "counters_per_class", "label_smooth_eps", "resize", "focal_loss", "max",
         "objectness_smooth", "track_history_size", "sim_thresh", "dets_for_track",
         "dets_for_show", "track_ciou_norm", "embedding_layer", "map", "show_details", "uc_normalizer",
@@ -88,8 +91,9 @@ static void yolo_forward(dn_layer *l, const dn_run *r)
  * anchor's objectness is pushed to 0 unless its box overlaps a truth by more than ignore_thresh;
  * each truth is assigned to the cell it falls in and the anchor (of all heads) whose shape fits
  * it best; if that anchor is in this head: box deltas scaled by 2 - w*h, objectness 1, classes
- * one-hot. The deltas go to the logits unchanged (the logistic's derivative is left out, as in
- * Darknet). cost = |delta|^2. */
+ * one-hot. AlexeyAB's iou_normalizer and obj_normalizer weight the box and objectness deltas
+ * (default 1: pjreddie's loss; AlexeyAB's own default iou_normalizer is .75). The deltas go to
+ * the logits unchanged (the logistic's derivative is left out, as in Darknet). cost = |delta|^2. */
 static void yolo_loss(dn_layer *l, const dn_network *net)
 {
     yolo *p = l->priv;
@@ -111,7 +115,7 @@ static void yolo_loss(dn_layer *l, const dn_network *net)
                     float iou = dn_box_iou(pred, tr);
                     if (iou > best) best = iou;
                 }
-                d[base + 4 * hw] = best > p->ignore_thresh ? 0 : 0 - o[base + 4 * hw];
+                d[base + 4 * hw] = best > p->ignore_thresh ? 0 : p->obj_normalizer * (0 - o[base + 4 * hw]);
             }
         for (int t = 0; t < DN_MAX_BOXES && tb[t * 5 + 2] > 0; t++) {
             dn_box tr = {tb[t * 5], tb[t * 5 + 1], tb[t * 5 + 2], tb[t * 5 + 3]};
@@ -134,14 +138,14 @@ static void yolo_loss(dn_layer *l, const dn_network *net)
                 if (p->mask[k] == best_n) a = k;
             if (a < 0) continue;
             size_t base = (size_t)a * per * hw + (size_t)row * l->w + col;
-            float scale = 2 - tr.w * tr.h;
+            float scale = (2 - tr.w * tr.h) * p->iou_normalizer;
             float tx = tr.x * l->w - col, ty = tr.y * l->h - row;
             float tw = logf(tr.w * net->w / p->anchors[2 * best_n]), th = logf(tr.h * net->h / p->anchors[2 * best_n + 1]);
             d[base] = scale * (tx - o[base]);
             d[base + hw] = scale * (ty - o[base + hw]);
             d[base + 2 * hw] = scale * (tw - o[base + 2 * hw]);
             d[base + 3 * hw] = scale * (th - o[base + 3 * hw]);
-            d[base + 4 * hw] = 1 - o[base + 4 * hw];
+            d[base + 4 * hw] = p->obj_normalizer * (1 - o[base + 4 * hw]);
             size_t ci = base + (size_t)5 * hw;
             if (d[ci + (size_t)cls * hw] != 0) {
                 d[ci + (size_t)cls * hw] = 1 - o[ci + (size_t)cls * hw];
