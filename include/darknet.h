@@ -101,12 +101,20 @@ dn_status dn_network_parse(const char *cfg_path, int batch, dn_network **out);
 /* Loads weights in Darknet's format. A file shorter than the cfg needs fails naming the layer;
  * a longer one loads and sets *extra_bytes (may be NULL) to the unread byte count. */
 dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra_bytes);
+/* Loads a pretrained prefix (a file written by `darknet partial`): like dn_network_load_weights,
+ * but a file that ends exactly between two layers is complete; the layers after it keep their
+ * values. *layers_loaded (may be NULL) is the index of the first layer not loaded (net's layer
+ * count when the file covered them all); *extra_bytes (may be NULL) as above. */
+dn_status dn_network_load_weights_prefix(dn_network *net, const char *path, int *layers_loaded,
+                                         long *extra_bytes);
 /* Convenience: parse then load (weights may be NULL: leave them zero). */
 dn_status dn_network_load(const char *cfg_path, const char *weights_path, int batch,
                           dn_network **out);
 /* Saves weights in Darknet's format (header 0.2.0, 64-bit seen), writing to a temporary file
  * and renaming it, so a failure never leaves a truncated file under `path`. */
 dn_status dn_network_save_weights(const dn_network *net, const char *path);
+/* The same for layers 0 .. n-1 only (Darknet's `partial`: a pretrained backbone). */
+dn_status dn_network_save_weights_prefix(const dn_network *net, const char *path, int n);
 /* Fills every weight with seeded pseudo-random values (for tests and conformance runs).
  * Detection heads then get an objectness prior calibrated on one forward pass of `input`
  * (batch, c, h, w) - or of uniform noise when input is NULL - so that about 3% of anchors

@@ -282,26 +282,16 @@ def _layout(rng, images, srcs, w, h, required):
     return insts
 
 
-def make_scene(split, i):
-    """Renders scene i of a split. Returns (png bytes, label text, sources line)."""
-    size = G["size"]
-    w = h = size
-    rng = random.Random("%d:%s:%d" % (G["seed"], split, i))
-    set_name, lo, end = SOURCES[split]
-    images, labels, _, by_class = G["data"][set_name]
-    if split == "repeat":
-        cls, k = (i // MAX_INSTANCES) % 10, i % MAX_INSTANCES + 1
-        srcs = rng.sample(by_class[cls], k)
-    else:
-        srcs = rng.sample(range(lo, end), rng.randint(1, MAX_INSTANCES))
+def render(rng, images, labels, srcs, w, h, required, what):
+    """Draws garments srcs (Fashion-MNIST indices) on a random background: returns (interleaved
+    RGB bytes, YOLO label lines, placed instances (src, ox, oy, rows, ext, box))."""
     planes = _background(rng, w, h)
     for _ in range(50):  # repeat scenes need all k garments: start the layout again
-        insts = _layout(rng, images, srcs, w, h, split == "repeat")
+        insts = _layout(rng, images, srcs, w, h, required)
         if insts is not None:
             break
     else:
-        raise RuntimeError("%s scene %d: no room for %d garments in %dx%d"
-                           % (split, i, len(srcs), w, h))
+        raise RuntimeError("%s: no room for %d garments in %dx%d" % (what, len(srcs), w, h))
     # larger garments first, so that a smaller one is never drawn under a larger one
     insts.sort(key=lambda t: -(t[5][2] - t[5][0]) * (t[5][3] - t[5][1]))
     lines = []
@@ -321,8 +311,24 @@ def make_scene(split, i):
     rgb = bytearray(3 * w * h)
     for ch in range(3):
         rgb[ch::3] = planes[ch]
+    return rgb, "".join(lines), insts
+
+
+def make_scene(split, i):
+    """Renders scene i of a split. Returns (png bytes, label text, sources line)."""
+    size = G["size"]
+    w = h = size
+    rng = random.Random("%d:%s:%d" % (G["seed"], split, i))
+    set_name, lo, end = SOURCES[split]
+    images, labels, _, by_class = G["data"][set_name]
+    if split == "repeat":
+        cls, k = (i // MAX_INSTANCES) % 10, i % MAX_INSTANCES + 1
+        srcs = rng.sample(by_class[cls], k)
+    else:
+        srcs = rng.sample(range(lo, end), rng.randint(1, MAX_INSTANCES))
+    rgb, lines, insts = render(rng, images, labels, srcs, w, h, split == "repeat", "%s scene %d" % (split, i))
     sources = "s%05d %s %s\n" % (i, set_name, " ".join(str(t[0]) for t in insts))
-    return fm.png_bytes(w, h, 3, rgb, 3, up=True), "".join(lines), sources
+    return fm.png_bytes(w, h, 3, rgb, 3, up=True), lines, sources
 
 
 def _write_scene(job):
@@ -332,6 +338,69 @@ def _write_scene(job):
     fm.write_atomic(os.path.join(d, "labels", "s%05d.txt" % i), label.encode())
     fm.write_atomic(os.path.join(d, "images", "s%05d.png" % i), png)
     return sources
+
+
+def make_tile(i):
+    """Tile i of the backbone-pretraining set: ONE train-split garment (Fashion-MNIST train
+    0-49999, the train scenes' sources) drawn as in the scenes on a TILExTILE background.
+    Returns (png bytes, class name)."""
+    t = G["size"]
+    rng = random.Random("%d:tile:%d" % (G["seed"], i))
+    images, labels, _, _ = G["data"]["train"]
+    src = rng.randrange(*SOURCES["train"][1:])
+    rgb, _, _ = render(rng, images, labels, [src], t, t, True, "tile %d" % i)
+    return fm.png_bytes(t, t, 3, rgb, 3, up=True), fm.NAMES[labels[src]]
+
+
+def _write_tile(job):
+    i, outdir = job
+    png, name = make_tile(i)
+    path = os.path.join(outdir, "tiles", "%05d_%s.png" % (i, name))
+    fm.write_atomic(path, png)
+    return path
+
+
+def run_tiles(outdir, n, seed, tile, jobs, src):
+    """Writes OUTDIR/tiles/NNNNN_<class>.png, tiles.list, tiles_labels.list and tiles.data: a
+    Darknet classifier set (the class is the name in the path) for pretraining a backbone."""
+    stamp = os.path.join(outdir, ".tiles.done")
+    stamp_text = "%s seed=%d tile=%d count=%d\n" % (VERSION, seed, tile, n)
+    try:
+        if open(stamp).read() == stamp_text:
+            print("make_scenes: tiles: %d tiles already complete; skipped" % n)
+            return
+    except OSError:
+        pass
+    os.makedirs(os.path.join(outdir, "tiles"), exist_ok=True)
+    _init(seed, tile, src, ["train"])
+    pool = None
+    if jobs > 1 and n > 32:
+        import multiprocessing
+        pool = multiprocessing.Pool(jobs, _init, (seed, tile, src, ["train"]))
+    try:
+        work = [(i, outdir) for i in range(n)]
+        paths = []
+        t0 = last = time.time()
+        for i, p in enumerate(pool.imap(_write_tile, work, chunksize=64) if pool else map(_write_tile, work)):
+            paths.append(p)
+            now = time.time()
+            if now - last >= 2.0 or i + 1 == n:
+                last = now
+                rate = (i + 1) / (now - t0) if now > t0 else 0.0
+                print("make_scenes: tiles %d/%d, %.1f tiles/s, ETA %.0f s"
+                      % (i + 1, n, rate, (n - i - 1) / rate if rate > 0 else 0.0), flush=True)
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    fm.write_atomic(os.path.join(outdir, "tiles.list"), "".join(p + "\n" for p in paths).encode())
+    fm.write_atomic(os.path.join(outdir, "tiles_labels.list"),
+                    "".join(label + "\n" for label in fm.LABELS).encode())
+    fm.write_atomic(os.path.join(outdir, "tiles.data"), (
+        "classes=10\ntrain=%s\nlabels=%s\nnames=%s\nbackup=%s/\ntop=2\n" % (
+            os.path.join(outdir, "tiles.list"), os.path.join(outdir, "tiles_labels.list"),
+            os.path.join(outdir, "names.list"), os.path.join(outdir, "backup"))).encode())
+    fm.write_atomic(stamp, stamp_text.encode())
 
 
 # ---- driver ------------------------------------------------------------------------------------
@@ -409,6 +478,9 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="worker processes (output does not depend on it)")
     ap.add_argument("--src", default=fm.SRC_DIR, help="folder of the IDX .gz files")
+    ap.add_argument("--tiles", type=int, default=0,
+                    help="also write N single-garment tiles for pretraining a backbone")
+    ap.add_argument("--tile-size", type=int, default=48)
     args = ap.parse_args(argv)
     if args.size < 64:
         ap.error("--size must be >= 64")
@@ -448,6 +520,8 @@ def main(argv=None):
         if pool:
             pool.close()
             pool.join()
+    if args.tiles:
+        run_tiles(outdir, args.tiles, args.seed, args.tile_size, args.jobs, args.src)
     print("make_scenes: done in %.1f s: %s" % (time.time() - t0,
                                                os.path.join(outdir, "scenes.data")))
     return 0

@@ -72,6 +72,20 @@ $DK classifier train "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.we
 head -1 "$tmp/log2" | grep -q "^41:" && ok "resume continues at batch 41" || bad "resume: $(head -1 "$tmp/log2")"
 $DK classifier valid "$tmp/fm.data" "$tmp/small.cfg" "$tmp/backup/small_final.weights" > "$tmp/valid" 2>"$tmp/err" \
     && grep -q "top 1:" "$tmp/valid" && ok "classifier valid: $(cat "$tmp/valid")" || bad "classifier valid: $(tail -1 "$tmp/err")"
+# a pretrained prefix (Darknet's `partial`): layers 0-1 of the trained net start a new one
+$DK partial "$tmp/small.cfg" "$tmp/backup/small_final.weights" "$tmp/prefix.weights" 2 2> "$tmp/err" \
+    && [ "$(stat -c %s "$tmp/prefix.weights")" -eq $((20 + 4 * (8 * 4 + 8 * 9 + 16 * 4 + 16 * 8 * 9))) ] \
+    && ok "partial writes layers 0-1 only (header + 1320 floats)" || bad "partial: $(tail -1 "$tmp/err")"
+$DK weights info "$tmp/small.cfg" "$tmp/prefix.weights" > /dev/null 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q "file ends in layer 2" "$tmp/err" && ok "a prefix is not complete weights for inference" || bad "weights info on a prefix: $(tail -1 "$tmp/err")"
+sed 's/^filters=16/filters=20/' "$tmp/small.cfg" > "$tmp/other.cfg"
+sed -e "s|^backup=.*|backup=$tmp/pbackup|" "$tmp/fm/fashion.data" > "$tmp/p.data"
+$DK classifier train "$tmp/p.data" "$tmp/small.cfg" "$tmp/prefix.weights" -max 2 > /dev/null 2> "$tmp/err" \
+    && grep -q "a pretrained prefix: 2 of 6 layers loaded" "$tmp/err" && ok "train starts from a prefix" || bad "train from a prefix: $(grep -v "^ " "$tmp/err" | tail -1)"
+$DK classifier train "$tmp/p.data" "$tmp/other.cfg" "$tmp/prefix.weights" -max 2 > /dev/null 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q "prefix.weights: file ends in layer 1 \[convolutional\]" "$tmp/err" && ok "a prefix that does not fit the cfg fails naming the layer" || bad "mismatched prefix: $(tail -1 "$tmp/err")"
+$DK partial "$tmp/small.cfg" "$tmp/backup/small_final.weights" "$tmp/p.weights" 9 2> "$tmp/err"
+[ $? -eq 1 ] && grep -q "has 6 layers, not 9" "$tmp/err" && [ ! -e "$tmp/p.weights" ] && ok "partial beyond the last layer fails" || bad "partial 9: $(tail -1 "$tmp/err")"
 # Debian's darknet loads our checkpoint and agrees
 img=$(head -1 "$tmp/fm/test.list")
 if [ -x /usr/bin/darknet ]; then

@@ -8,6 +8,7 @@ int cmd_classifier(int argc, char **argv);
 int cmd_detector(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
+int cmd_partial(int argc, char **argv);
 int cmd_benchmark(int argc, char **argv);
 int cmd_gradcampp(int argc, char **argv);
 
@@ -22,6 +23,7 @@ static void usage(FILE *f)
             "  gradcampp [data] <cfg> <weights> <image> [image ...] [-method m] [-layer n] [-out dir]\n"
             "  gradcampp demo [data] <cfg> <weights> [-c index | file] [-out file.mp4|.avi] [-dont_show] [-frames N]\n"
             "  weights random <cfg> <out> [-seed s] | weights info <cfg> <weights>\n"
+            "  partial <cfg> <weights> <out.weights> <layers>   (a pretrained prefix for train)\n"
             "  benchmark <cfg> [weights] [-n runs] [-threads t]\n");
 }
 
@@ -36,6 +38,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "detector")) return cmd_detector(argc, argv);
     if (!strcmp(c, "detect")) return cmd_detect(argc, argv);
     if (!strcmp(c, "weights")) return cmd_weights(argc, argv);
+    if (!strcmp(c, "partial")) return cmd_partial(argc, argv);
     if (!strcmp(c, "benchmark")) return cmd_benchmark(argc, argv);
     if (!strcmp(c, "gradcampp")) return cmd_gradcampp(argc, argv);
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {

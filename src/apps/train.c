@@ -107,18 +107,26 @@ int cmd_train(int argc, char **argv, int detector)
     }
     dn_network_print(net, stderr);
     if (threads) dn_network_set_threads(net, threads);
+    /* start from seeded random weights; a weights file then replaces them - all of them, or a
+       pretrained prefix written by `darknet partial` (the layers after it keep theirs) */
+    dn_network_randomize(net, (uint64_t)seed, NULL);
+    net->seen = 0;
     if (np > 2) {
         fprintf(stderr, "Loading weights from %s...", pos[2]);
+        int loaded = 0;
         long extra = 0;
-        if ((st = dn_network_load_weights(net, pos[2], &extra)) != DN_OK) {
+        if ((st = dn_network_load_weights_prefix(net, pos[2], &loaded, &extra)) != DN_OK) {
             fprintf(stderr, "\n");
             app_error("", st);
             goto done;
         }
         fprintf(stderr, "Done!\n");
-    } else {
-        dn_network_randomize(net, (uint64_t)seed, NULL);
-        net->seen = 0;
+        if (loaded < dn_network_layers(net))
+            fprintf(stderr, "%s: a pretrained prefix: %d of %d layers loaded, the rest start from random weights\n",
+                    pos[2], loaded, dn_network_layers(net));
+        if (extra > 0)
+            fprintf(stderr, "%s: warning: %ld bytes at the end were not used: was it written for %s?\n", pos[2], extra,
+                    pos[1]);
     }
     if (clear) net->seen = 0;
     if (classes <= 0) classes = dn_network_classes(net);
@@ -154,8 +162,12 @@ int cmd_train(int argc, char **argv, int detector)
     char base[1024];
     base_of(pos[1], base, sizeof base);
     int truth_size = detector ? DN_MAX_BOXES * 5 : classes;
-    fprintf(stderr, "Learning Rate: %g, Momentum: %g, Decay: %g; %d images per batch in %d steps; %d images listed\n",
-            net->learning_rate, net->momentum, net->decay, imgs, net->subdivisions, npaths);
+    if (net->adam)
+        fprintf(stderr, "Learning Rate: %g, Adam (B1 %g, B2 %g, eps %g), Decay: %g", net->learning_rate, net->B1,
+                net->B2, net->eps, net->decay);
+    else
+        fprintf(stderr, "Learning Rate: %g, Momentum: %g, Decay: %g", net->learning_rate, net->momentum, net->decay);
+    fprintf(stderr, "; %d images per batch in %d steps; %d images listed\n", imgs, net->subdivisions, npaths);
     signal(SIGINT, on_sigint);
     double start = app_now(), avg = -1;
     long batch_num = (long)(net->seen / (uint64_t)imgs), first = batch_num;

@@ -1,6 +1,7 @@
 /* weights.c - Darknet .weights files: header (major, minor, revision, seen as 32 or 64 bits),
  * then each layer's floats in cfg order. Short files fail naming the layer; long files load
- * and report the unread bytes (Darknet's partial loading). Saving is atomic (tmp + rename). */
+ * and report the unread bytes (Darknet's partial loading); a prefix file (`darknet partial`) may
+ * end between two layers when loaded as a pretrained backbone. Saving is atomic (tmp + rename). */
 #include "core/core.h"
 
 #include <errno.h>
@@ -18,9 +19,10 @@ dn_status dn_wread(dn_wreader *r, float *dst, size_t n)
     return DN_OK;
 }
 
-dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra_bytes)
+static dn_status load_weights(dn_network *net, const char *path, long *extra_bytes, int *prefix)
 {
     if (extra_bytes) *extra_bytes = 0;
+    if (prefix) *prefix = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return dn_error(DN_ERR_IO, "%s: cannot open weights: %s", path, strerror(errno));
     struct stat sb;
@@ -36,7 +38,8 @@ dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra
     net->major = hdr[0];
     net->minor = hdr[1];
     net->revision = hdr[2];
-    if ((net->major * 10 + net->minor) >= 2 && net->major < 1000 && net->minor < 1000) {
+    /* 64-bit arithmetic: the header's ints are arbitrary */
+    if ((int64_t)net->major * 10 + net->minor >= 2 && net->major < 1000 && net->minor < 1000) {
         uint64_t seen;
         if (fread(&seen, sizeof seen, 1, f) != 1) {
             fclose(f);
@@ -54,7 +57,12 @@ dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra
     dn_wreader r = {f, path, net->major > 1000 || net->minor > 1000, 0, 0};
     for (int i = 0; i < net->n; i++) {
         dn_layer *l = &net->layers[i];
+        if (prefix) *prefix = i;
         if (!l->ops->load_weights) continue;
+        if (prefix && ftell(f) == (long)sb.st_size) {
+            fclose(f);
+            return DN_OK; /* a prefix file ends between two layers */
+        }
         r.layer = i;
         dn_status st = l->ops->load_weights(l, &r);
         if (st != DN_OK) {
@@ -65,21 +73,42 @@ dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra
             return st;
         }
     }
+    if (prefix) *prefix = net->n;
     long pos = ftell(f);
     fclose(f);
     if (extra_bytes && pos >= 0 && sb.st_size > pos) *extra_bytes = (long)(sb.st_size - pos);
     return DN_OK;
 }
 
+dn_status dn_network_load_weights(dn_network *net, const char *path, long *extra_bytes)
+{
+    return load_weights(net, path, extra_bytes, NULL);
+}
+
+dn_status dn_network_load_weights_prefix(dn_network *net, const char *path, int *layers_loaded,
+                                         long *extra_bytes)
+{
+    int n = 0;
+    dn_status st = load_weights(net, path, extra_bytes, &n);
+    if (layers_loaded) *layers_loaded = n;
+    return st;
+}
+
 dn_status dn_network_save_weights(const dn_network *net, const char *path)
 {
+    return dn_network_save_weights_prefix(net, path, net->n);
+}
+
+dn_status dn_network_save_weights_prefix(const dn_network *net, const char *path, int n)
+{
+    if (n < 0 || n > net->n) return dn_error(DN_ERR_ARG, "%s: %d layers asked of a network with %d", path, n, net->n);
     dn_afile a;
     dn_status st = dn_afile_open(&a, path);
     if (st != DN_OK) return dn_error(st, "%s: cannot write weights: %s", path, strerror(errno));
     int32_t hdr[3] = {0, 2, 0};
     uint64_t seen = net->seen;
     if (fwrite(hdr, sizeof hdr, 1, a.f) != 1 || fwrite(&seen, sizeof seen, 1, a.f) != 1) st = DN_ERR_IO;
-    for (int i = 0; st == DN_OK && i < net->n; i++) {
+    for (int i = 0; st == DN_OK && i < n; i++) {
         const dn_layer *l = &net->layers[i];
         if (l->ops->save_weights) st = l->ops->save_weights(l, a.f);
     }
