@@ -4,6 +4,7 @@
 # after warm-up (ours: `darknet benchmark`, in-process; Debian's: its own "Predicted in" lines
 # from N images fed to one process on stdin, first one dropped). Whole-command times via
 # hyperfine and peak RSS via /usr/bin/time. Usage: scripts/benchmark.sh [runs] [threads]
+# (PART=train: only the training throughput; PART=forward: all but it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20}
@@ -58,6 +59,8 @@ row() { # label kind cfg w h [weights]
     printf '%-28s %10s %12s %8s\n' "$label" "$ours" "$theirs" "$sp"
 }
 
+PART=${PART:-all}
+if [ "$PART" != train ]; then
 row "yolov3-tiny 416" detector "$CFG/yolov3-tiny.cfg" 416 416
 row "darknet19 224" classifier "$CFG/darknet19.cfg" 224 224
 row "yolov3 416" detector "$CFG/yolov3.cfg" 416 416
@@ -75,6 +78,7 @@ else
     echo "(../shared/models absent: Yolo-Fastest and Tiny Darknet rows skipped)"
 fi
 
+fi
 echo
 # training throughput: the project's own cfgs and data, 25 batches each (first 5 dropped)
 train_rate() { # label kind data cfg
@@ -93,13 +97,14 @@ train_rate() { # label kind data cfg
     awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {
         printf "%-28s %10.0f %12s %8s  images/s\n", l, b / o, (t > 0 ? sprintf("%.0f", b / t) : "n/a"), (t > 0 ? sprintf("%.1fx", t / o) : "n/a") }'
 }
-if [ -f data/fashion/fashion.data ] || [ -f data/scenes/scenes.data ]; then
+if [ "$PART" != forward ] && { [ -f data/fashion/fashion.data ] || [ -f data/scenes/scenes.data ]; }; then
     echo "training throughput (batch of the cfg, median seconds per batch after 5):"
     printf '%-28s %10s %12s %8s\n' "model" "ours" "Debian" "speedup"
     [ -f data/fashion/fashion.data ] && train_rate "fashion (classifier)" classifier data/fashion/fashion.data cfg/fashion.cfg
     [ -f data/scenes/scenes.data ] && train_rate "scenes (detector)" detector data/scenes/scenes.data cfg/scenes.cfg
     echo
 fi
+[ "$PART" = train ] && exit 0
 resized "$CFG/yolov3.cfg" 416 416 "$tmp/y3.cfg"
 ./darknet weights random "$tmp/y3.cfg" "$tmp/y3.weights" -seed 1 2>/dev/null
 rss=$( { /usr/bin/time -v ./darknet benchmark "$tmp/y3.cfg" "$tmp/y3.weights" -n 3 -threads "$TH" >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
