@@ -3,10 +3,12 @@
 # with sudo): compiler, OpenBLAS, libjpeg, libpng, Debian's darknet (the conformance oracle),
 # python3 (test comparators), hyperfine (benchmarks), OpenCV (the live demo), Fashion-MNIST (the
 # project's own models), Xvfb/ImageMagick/xdotool (the demo's window test) and Chromium (the eval
-# report's headless-browser test). Safe to run again.
+# report's headless-browser test), clang with libclang-rt-14-dev (libFuzzer: make fuzz) and
+# valgrind (make valgrind). Safe to run again.
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev libjpeg-dev libpng-dev libopencv-dev darknet python3 hyperfine
-      dataset-fashion-mnist xvfb xauth imagemagick xdotool chromium)
+      dataset-fashion-mnist xvfb xauth imagemagick xdotool chromium
+      clang libclang-rt-14-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

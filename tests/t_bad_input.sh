@@ -14,6 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 DK=${DARKNET:-./darknet} # DARKNET=path runs another build (e.g. a sanitizer build)
+TMO=${BAD_INPUT_TIMEOUT:-10} # seconds per row (tests/valgrind.sh gives memcheck more)
 [[ "$DK" == /* ]] || DK=$PWD/${DK#./}
 pass=0; fail=0; skip=0
 if [ ! -x "$DK" ]; then
@@ -257,10 +258,10 @@ mkdir "$T/dir.cfg" "$T/dir.weights"
 mkweights() { # cfg out
     local i rc
     for i in 1 2 3; do
-        timeout 10 "$DK" weights random "$T/$1" "$T/$2" -seed 5 2>"$T/stderr"; rc=$?
+        timeout $TMO "$DK" weights random "$T/$1" "$T/$2" -seed 5 2>"$T/stderr"; rc=$?
         [ $rc -eq 0 ] && return 0
         if [ $rc -eq 124 ]; then
-            echo "FAIL fixture: '$DK weights random $1 $2 -seed 5' did not finish within 10 s (try $i of 3)"
+            echo "FAIL fixture: '$DK weights random $1 $2 -seed 5' did not finish within $TMO s (try $i of 3)"
             fail=$((fail + 1))
         else
             echo "FAIL fixture: weights random $1: exit $rc: $(tail -n 1 "$T/stderr")"
@@ -378,7 +379,7 @@ row() {
     [ "$outf" != - ] && rm -f "$T/$outf"*
     local t0 rc
     t0=${EPOCHREALTIME/[.,]/}
-    (cd "$T" && timeout 10 "$@") > "$T/stdout" 2> "$T/stderr"; rc=$?
+    (cd "$T" && timeout $TMO "$@") > "$T/stdout" 2> "$T/stderr"; rc=$?
     local us=$(( ${EPOCHREALTIME/[.,]/} - t0 )) dt
     dt=$((us / 1000000)).$(printf '%02d' $((us / 10000 % 100)))
     local errs nerr line why=""
@@ -387,7 +388,7 @@ row() {
     line=$(printf '%s\n' "$errs" | head -n 1)
     if [ "$want" -eq 0 ]; then line=$(grep -E '^darknet: warning: ' "$T/stderr" | head -n 1); fi
     [ -z "$line" ] && [ "$want" -eq 2 ] && line=$(grep -E '^usage: ' "$T/stderr" | head -n 1)
-    if [ $rc -eq 124 ]; then why="did not finish within 10 s"
+    if [ $rc -eq 124 ]; then why="did not finish within $TMO s"
     elif grep -qE 'Segmentation fault|AddressSanitizer|runtime error|LeakSanitizer|core dumped' "$T/stderr"; then
         why="crash report in stderr: $(grep -m1 -E 'Segmentation fault|AddressSanitizer|runtime error|LeakSanitizer|core dumped' "$T/stderr")"
     elif [ $rc -ge 128 ]; then why="killed by signal $((rc - 128))"
@@ -498,13 +499,13 @@ row "unknown weights command"   2 "(unknown.*'frob'|usage: darknet weights)" - -
 row "no arguments"              2 '^usage: darknet'                          - -- $DK
 
 # two accepted inputs whose output is checked on stdout
-out=$(cd "$T" && timeout 10 "$DK" weights info good.cfg over.weights 2>/dev/null); rc=$?
+out=$(cd "$T" && timeout $TMO "$DK" weights info good.cfg over.weights 2>/dev/null); rc=$?
 if [ $rc -eq 0 ] && [[ "$out" == *"over.weights: 2 layers loaded, 16 unused bytes at the end" ]]; then
     echo "ok   weights info oversized: $out"; pass=$((pass + 1))
 else echo "FAIL weights info oversized: exit $rc, stdout '$out' (want 16 unused bytes)"; fail=$((fail + 1)); fi
 # -top 0 is Darknet's "not given": the .data file's top (1 here) is used, as pjreddie's predict does
 if [ $have_img = 1 ]; then
-    out=$(cd "$T" && timeout 10 "$DK" classifier predict cls.data cls.cfg cls.weights dog.jpg -top 0 2>/dev/null); rc=$?
+    out=$(cd "$T" && timeout $TMO "$DK" classifier predict cls.data cls.cfg cls.weights dog.jpg -top 0 2>/dev/null); rc=$?
     if [ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '%: ')" -eq 1 ]; then
         echo "ok   flag -top 0 means the .data top (Darknet): 1 line"; pass=$((pass + 1))
     else echo "FAIL flag -top 0: exit $rc, stdout '$out' (want the .data file's top=1: one line)"; fail=$((fail + 1)); fi
@@ -515,7 +516,7 @@ fi
 symcheck() { # desc link target -- command...
     local desc=$1 link=$2 target=$3; shift 4
     rm -f "$T/$link" "$T/$target"; : > "$T/$target"; ln -s "$target" "$T/$link"
-    (cd "$T" && timeout 10 "$@") > /dev/null 2> "$T/stderr"; local rc=$?
+    (cd "$T" && timeout $TMO "$@") > /dev/null 2> "$T/stderr"; local rc=$?
     if [ $rc -eq 0 ] && [ -L "$T/$link" ] && [ -s "$T/$target" ]; then
         echo "ok   $desc"; pass=$((pass + 1))
     else

@@ -6,32 +6,68 @@
 #include <string.h>
 
 static long g_fail_at;   /* countdown: the allocation that brings it to 0 fails */
+/* Bytes this thread may still request (SIZE_MAX: no budget). Thread-local, so the data
+ * loader's thread and a network parse on another thread never share it. */
+static _Thread_local size_t t_budget = SIZE_MAX;
+static _Thread_local long t_calls; /* checked allocation calls made by this thread */
 
 void dn_mem_fail_at(long n) { g_fail_at = n; }
 
-static int should_fail(void)
+size_t dn_mem_budget(size_t bytes)
 {
-    if (g_fail_at <= 0) return 0;
-    return --g_fail_at == 0;
+    size_t old = t_budget;
+    t_budget = bytes;
+    return old;
+}
+
+size_t dn_mem_budget_left(void) { return t_budget; }
+
+long dn_mem_calls(void) { return t_calls; }
+
+/* Decides whether a request of n bytes fails: injected failure, or over the budget (which it
+ * otherwise consumes). Records the reason. */
+static int should_fail(size_t n)
+{
+    t_calls++;
+    if (g_fail_at > 0 && --g_fail_at == 0) {
+        dn_error(DN_ERR_NOMEM, "out of memory allocating %zu bytes", n);
+        return 1;
+    }
+    if (t_budget != SIZE_MAX) {
+        if (n > t_budget) {
+            dn_error(DN_ERR_NOMEM, "allocating %zu bytes exceeds the memory limit (%zu bytes left)",
+                     n, t_budget);
+            return 1;
+        }
+        t_budget -= n;
+    }
+    return 0;
 }
 
 void *dn_malloc(size_t n)
 {
-    void *p = should_fail() ? NULL : malloc(n ? n : 1);
+    if (should_fail(n)) return NULL;
+    void *p = malloc(n ? n : 1);
     if (!p) dn_error(DN_ERR_NOMEM, "out of memory allocating %zu bytes", n);
     return p;
 }
 
 void *dn_calloc(size_t count, size_t size)
 {
-    void *p = should_fail() ? NULL : calloc(count ? count : 1, size ? size : 1);
+    if (count && size > SIZE_MAX / count) {
+        dn_error(DN_ERR_NOMEM, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    if (should_fail(count * size)) return NULL;
+    void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) dn_error(DN_ERR_NOMEM, "out of memory allocating %zu x %zu bytes", count, size);
     return p;
 }
 
 void *dn_realloc(void *p, size_t n)
 {
-    void *q = should_fail() ? NULL : realloc(p, n ? n : 1);
+    if (should_fail(n)) return NULL;
+    void *q = realloc(p, n ? n : 1);
     if (!q) dn_error(DN_ERR_NOMEM, "out of memory reallocating %zu bytes", n);
     return q;
 }
@@ -57,6 +93,11 @@ float *dn_alloc_floats(size_t n, const char *what, int layer)
 {
     if (n == 0 || n > DN_MAX_FLOATS) {
         dn_error(DN_ERR_RANGE, "layer %d: %s buffer of %zu floats is out of range", layer, what, n);
+        return NULL;
+    }
+    if (n * sizeof(float) > t_budget) {
+        dn_error(DN_ERR_RANGE, "layer %d: %s buffer of %zu floats exceeds the memory limit "
+                 "(%zu MiB left)", layer, what, n, t_budget >> 20);
         return NULL;
     }
     float *p = dn_calloc(n, sizeof(float));

@@ -13,7 +13,7 @@ dn_status dn_afile_open(dn_afile *a, const char *path)
 {
     memset(a, 0, sizeof *a);
     a->path = dn_strdup(path);
-    if (!a->path) return DN_ERR_NOMEM;
+    if (!a->path) return dn_error(DN_ERR_NOMEM, "%s: out of memory opening the file", path);
     char *target = NULL;
     struct stat sb;
     if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) target = realpath(path, NULL);
@@ -29,12 +29,17 @@ dn_status dn_afile_open(dn_afile *a, const char *path)
     } else {
         size_t n = strlen(t);
         a->tmp = dn_malloc(n + 5);
-        if (a->tmp) {
-            memcpy(a->tmp, t, n);
-            memcpy(a->tmp + n, ".tmp", 5);
-            a->f = fopen(a->tmp, "wb");
-        }
         a->final = a->tmp ? dn_strdup(t) : NULL;
+        if (!a->final) {
+            free(target);
+            dn_free(a->tmp);
+            dn_free(a->path);
+            memset(a, 0, sizeof *a);
+            return dn_error(DN_ERR_NOMEM, "%s: out of memory opening the file", path);
+        }
+        memcpy(a->tmp, t, n);
+        memcpy(a->tmp + n, ".tmp", 5);
+        a->f = fopen(a->tmp, "wb");
     }
     free(target);
     if (!a->f) {
