@@ -71,7 +71,7 @@ static int replay_path(const char *path, int *count)
         snprintf(names[n++], len, "%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n) qsort(names, n, sizeof *names, by_name);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && replay_path(names[i], count) != 0) rc = -1;
