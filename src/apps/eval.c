@@ -67,10 +67,11 @@ typedef struct ev_image {
     int ndet;           /* detection/class pairs above the threshold */
     int unmatched;      /* of them without a GT box of their class at IoU >= 0.5 (not scored) */
     int missed_gt;      /* GT boxes that no detection matched */
-    int missed_classes; /* GT classes without any detection (no class map) */
+    int missed_classes; /* GT classes without any detection (no class map); classifier -map: GT classes
+                         * whose chosen class scores below -thresh (no map) */
     int fp_classes;     /* detected classes without a GT box (class map not scored) */
     int unexplained;    /* maps dropped: their head lies below -layer */
-    int unscored;       /* classifier: the explained class has no GT box (with -map) */
+    int unscored;       /* classifier: no GT box to score the map against (with -map: none mapped) */
     ev_map *maps;
     int nmaps;
     double seconds;
@@ -297,9 +298,9 @@ static void counts_line(const ev_set *S, const ev_counts *c, char *buf, size_t n
                  c->evaluated, c->skipped, c->listed, c->gt, c->dets, S->thresh, c->unmatched, c->missed_gt,
                  c->missed_classes, c->fp_classes, drop);
     else
-        snprintf(buf, n, "%d images evaluated (%d skipped) of %d listed; %d GT boxes; %d maps not scored (class "
-                         "without GT boxes)",
-                 c->evaluated, c->skipped, c->listed, c->gt, c->unscored);
+        snprintf(buf, n, "%d images evaluated (%d skipped) of %d listed; %d GT boxes; %d images without a GT box "
+                         "to score against (with -map: of a mapped class); %d GT classes scoring below %g (no map)",
+                 c->evaluated, c->skipped, c->listed, c->gt, c->unscored, c->missed_classes, S->thresh);
 }
 
 static void print_table(FILE *f, const ev_set *S, ev_tot tot[EV_KINDS][EV_MAX_METHODS], const ev_counts *c)
@@ -729,8 +730,10 @@ typedef struct ev_ctx {
     int score;         /* dn_cam_score of detector targets */
     int layer;         /* -layer resolved, or -1: automatic */
     int cls;           /* -class, or -1 */
-    const int *lmap;   /* -map: label id -> network class (-1: none), nlmap entries; NULL: identity */
+    const int *lmap;   /* -map: label id -> its first network class (-1: none), nlmap entries; NULL: identity */
     int nlmap;
+    const int *lset;   /* -map: (label id, network class) pairs, nlset of them: a label's set of classes */
+    int nlset;
     int label_classes; /* class ids accepted in label files */
     int letter;        /* input letterboxed */
     const char *html;  /* report folder, or NULL */
@@ -953,24 +956,64 @@ static int detector_maps(const ev_ctx *C, ev_image *e, ev_work *W)
     return 0;
 }
 
-/* Classifier map: the top-1 class (or -class), against all GT boxes, or with -map the boxes
- * mapped to that class. */
+/* Is network class k in the -map set of label lab? */
+static int in_label_set(const ev_ctx *C, int lab, int k)
+{
+    for (int i = 0; i < C->nlset; i++)
+        if (C->lset[2 * i] == lab && C->lset[2 * i + 1] == k) return 1;
+    return 0;
+}
+
+/* Classifier maps. Without -map: one map, the top-1 class (or -class), against all GT boxes.
+ * With -map each label names a set of network classes: every mapped box takes the best-scoring
+ * class of its label's set (with -class c: c where the set holds it), and each class so chosen
+ * gets a map scored against its boxes unless its probability is below -thresh (counted in
+ * missed_classes); boxes of unmapped labels are ignored. */
 static int classifier_map(const ev_ctx *C, ev_image *e, const float *pred)
 {
     int classes = dn_network_classes(C->net), cls = C->cls, ngt = 0;
-    if (cls < 0) {
-        cls = 0;
-        for (int k = 1; k < classes; k++)
-            if (pred[k] > pred[cls]) cls = k;
-    }
-    if (!(e->maps = dn_calloc(1, sizeof(ev_map)))) return skip_image(e, "out of memory"), -1;
-    for (int g = 0; g < e->ngt; g++) ngt += gt_used(C, e, g) && (!C->lmap || (int)e->gt[g * 6 + 5] == cls);
-    if (!ngt) {
-        e->unscored++;
+    if (!C->lmap) {
+        if (cls < 0) {
+            cls = 0;
+            for (int k = 1; k < classes; k++)
+                if (pred[k] > pred[cls]) cls = k;
+        }
+        for (int g = 0; g < e->ngt; g++) ngt += gt_used(C, e, g);
+        if (!ngt) {
+            e->unscored++;
+            return 0;
+        }
+        if (!(e->maps = dn_calloc(1, sizeof(ev_map)))) return skip_image(e, "out of memory"), -1;
+        ev_map *mp = &e->maps[e->nmaps++];
+        mp->kind = EV_IMAGE, mp->cls = cls, mp->det = -1, mp->gt = -1, mp->ngt = ngt, mp->y = pred[cls];
         return 0;
     }
-    ev_map *mp = &e->maps[e->nmaps++];
-    mp->kind = EV_IMAGE, mp->cls = cls, mp->det = -1, mp->gt = -1, mp->ngt = ngt, mp->y = pred[cls];
+    for (int g = 0; g < e->ngt; g++) {
+        float *b = e->gt + g * 6;
+        int lab = (int)b[4], best = -1;
+        if (b[5] < 0) continue;
+        for (int i = 0; i < C->nlset; i++) {
+            int k = C->lset[2 * i + 1];
+            if (C->lset[2 * i] == lab && (best < 0 || pred[k] > pred[best])) best = k;
+        }
+        if (cls >= 0 && in_label_set(C, lab, cls)) best = cls;
+        b[5] = (float)best;
+    }
+    if (!(e->maps = dn_calloc((size_t)(e->ngt ? e->ngt : 1), sizeof(ev_map)))) return skip_image(e, "out of memory"), -1;
+    for (int g = 0; g < e->ngt; g++) {
+        int k = (int)e->gt[g * 6 + 5], first = 1, n = 0;
+        if (k < 0 || (cls >= 0 && k != cls)) continue;
+        for (int q = 0; q < g; q++) first &= (int)e->gt[q * 6 + 5] != k;
+        if (!first) continue;
+        for (int q = g; q < e->ngt; q++) n += (int)e->gt[q * 6 + 5] == k;
+        if (pred[k] < C->S->thresh) {
+            e->missed_classes++;
+            continue;
+        }
+        ev_map *mp = &e->maps[e->nmaps++];
+        mp->kind = EV_IMAGE, mp->cls = k, mp->det = -1, mp->gt = -1, mp->ngt = n, mp->y = pred[k];
+    }
+    if (!e->nmaps && !e->missed_classes) e->unscored++;
     return 0;
 }
 
@@ -1715,33 +1758,52 @@ static int mkdir_p(const char *dir)
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
 
-/* Reads a -map file: lines "label-class-id network-class-id [anything]" ('#' starts a comment).
- * Returns the table (label id -> network class, -1 where unmapped) or NULL after a message. */
-static int *read_class_map(const char *path, int classes, int *n)
+/* Reads a -map file: lines "label-class-id network-class-id[,id...] [anything]" ('#' starts a
+ * comment; "label -> class" is accepted too); a label may be listed again to add classes to its
+ * set. Returns the label -> first network class table (-1 where unmapped; *n entries) and sets
+ * *pairs to the (label, class) pairs (*npairs), or NULL after a message. */
+static int *read_class_map(const char *path, int classes, int *n, int **pairs, int *npairs)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "darknet: %s: cannot open the -map file: %s\n", path, strerror(errno));
         return NULL;
     }
-    int *map = NULL, cap = 0, ln = 0, ok = 1;
-    char line[1024];
+    int *map = NULL, cap = 0, ln = 0, ok = 1, *pr = NULL, pcap = 0, np = 0;
+    char line[8192];
     *n = 0;
     while (ok && fgets(line, sizeof line, f)) {
         ln++;
-        char *s = line;
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "darknet: %s:%d: line longer than %d characters\n", path, ln, (int)sizeof line - 2);
+            ok = 0;
+            break;
+        }
+        char *s = line, *end;
         while (*s == ' ' || *s == '\t') s++;
         if (*s == '#' || *s == '\n' || *s == '\r' || !*s) continue;
-        int a, b;
-        if (sscanf(s, "%d %d", &a, &b) != 2 && sscanf(s, "%d -> %d", &a, &b) != 2) {
-            fprintf(stderr, "darknet: %s:%d: expected 'label-class-id network-class-id'\n", path, ln);
+        long a = strtol(s, &end, 10);
+        int got = end != s;
+        s = end;
+        while (*s == ' ' || *s == '\t') s++;
+        if (got && s[0] == '-' && s[1] == '>') s += 2;
+        while (*s == ' ' || *s == '\t') s++;
+        if (!got || !(*s >= '0' && *s <= '9')) {
+            fprintf(stderr, "darknet: %s:%d: expected 'label-class-id network-class-id[,id...]'\n", path, ln);
             ok = 0;
-        } else if (a < 0 || a > 1000000 || b < 0 || b >= classes) {
-            fprintf(stderr, "darknet: %s:%d: ids must be a label id >= 0 and a network class 0..%d\n", path, ln, classes - 1);
-            ok = 0;
-        } else {
+            break;
+        }
+        for (;;) {
+            long b = strtol(s, &end, 10);
+            s = end;
+            if (a < 0 || a > 1000000 || b < 0 || b >= classes) {
+                fprintf(stderr, "darknet: %s:%d: ids must be a label id >= 0 and network classes 0..%d\n", path, ln,
+                        classes - 1);
+                ok = 0;
+                break;
+            }
             if (a >= cap) {
-                int nc = a + 64;
+                int nc = (int)a + 64;
                 int *g = dn_realloc(map, (size_t)nc * sizeof(int));
                 if (!g) {
                     ok = 0;
@@ -1750,8 +1812,24 @@ static int *read_class_map(const char *path, int classes, int *n)
                 for (int i = cap; i < nc; i++) g[i] = -1;
                 map = g, cap = nc;
             }
-            map[a] = b;
-            if (a + 1 > *n) *n = a + 1;
+            int dup = 0;
+            for (int i = 0; i < np; i++) dup |= pr[2 * i] == a && pr[2 * i + 1] == b;
+            if (!dup) {
+                if (np == pcap) {
+                    int nc = pcap ? 2 * pcap : 256;
+                    int *g = dn_realloc(pr, (size_t)nc * 2 * sizeof(int));
+                    if (!g) {
+                        ok = 0;
+                        break;
+                    }
+                    pr = g, pcap = nc;
+                }
+                pr[2 * np] = (int)a, pr[2 * np + 1] = (int)b, np++;
+            }
+            if (map[a] < 0) map[a] = (int)b;
+            if (a + 1 > *n) *n = (int)a + 1;
+            if (*s != ',' || !(s[1] >= '0' && s[1] <= '9')) break;
+            s++;
         }
     }
     fclose(f);
@@ -1760,9 +1838,10 @@ static int *read_class_map(const char *path, int classes, int *n)
         ok = 0;
     }
     if (!ok) {
-        dn_free(map);
+        dn_free(map), dn_free(pr);
         return NULL;
     }
+    *pairs = pr, *npairs = np;
     return map;
 }
 
@@ -1804,7 +1883,7 @@ static int eval_run(int argc, char **argv)
     const char *methods_s = "gradcampp,gradcam", *target_s = "conf", *map_s = NULL, *json_s = NULL, *html_s = NULL,
                *shard_s = NULL;
     int layer = 0x7fffffff, cls = -1, letterbox = 0, no_letterbox = 0, threads = 0;
-    float thresh = .25f, nms = .45f, delta = -1, box_thresh = .5f, alpha = .5f;
+    float thresh = -1, nms = .45f, delta = -1, box_thresh = .5f, alpha = .5f; /* thresh -1: the task's default */
     app_flag flags[] = {{"-methods", 's', &methods_s}, {"-target", 's', &target_s}, {"-layer", 'i', &layer},
                         {"-class", 'i', &cls}, {"-map", 's', &map_s}, {"-thresh", 'f', &thresh},
                         {"-nms", 'f', &nms}, {"-delta", 'f', &delta}, {"-box_thresh", 'f', &box_thresh},
@@ -1851,7 +1930,7 @@ static int eval_run(int argc, char **argv)
         fprintf(stderr, "darknet: unknown -target '%s' (logit, logconf, conf)\n", target_s);
         return APP_USAGE;
     }
-    if (thresh < 0 || thresh > 1 || nms < 0 || nms > 1 || alpha < 0 || alpha > 1) {
+    if ((thresh != -1 && (thresh < 0 || thresh > 1)) || nms < 0 || nms > 1 || alpha < 0 || alpha > 1) {
         fprintf(stderr, "darknet: -thresh, -nms and -alpha must be in [0,1]\n");
         return APP_USAGE;
     }
@@ -1895,7 +1974,8 @@ static int eval_run(int argc, char **argv)
     S.task = dn_network_task(net);
     int classes = dn_network_classes(net), detector = S.task == DN_TASK_DETECTOR;
     char **names = NULL, **list = NULL;
-    int nnames = 0, nlist = 0, nlmap = 0, *lmap = NULL;
+    int nnames = 0, nlist = 0, nlmap = 0, *lmap = NULL, nlset = 0, *lset = NULL;
+    if (thresh == -1) S.thresh = detector ? .25f : 0; /* detections above .25; every mapped class */
     dn_options *opts = NULL;
     ev_image *im = NULL;
     int nim = 0;
@@ -1932,7 +2012,13 @@ static int eval_run(int argc, char **argv)
     if (layer >= 0) snprintf(layer_buf, sizeof layer_buf, "%d", layer);
     else snprintf(layer_buf, sizeof layer_buf, "auto");
     S.layer = layer_buf;
-    if (map_s && !(lmap = read_class_map(map_s, classes, &nlmap))) goto done;
+    if (map_s && !(lmap = read_class_map(map_s, classes, &nlmap, &lset, &nlset))) goto done;
+    for (int i = 0; detector && i < nlset; i++)
+        if (lmap[lset[2 * i]] != lset[2 * i + 1]) {
+            fprintf(stderr, "darknet: %s: label %d maps to several classes: only a classifier's -map may (it "
+                            "explains the best-scoring one)\n", map_s, lset[2 * i]);
+            goto done;
+        }
     dn_status st = dn_lines_read(S.list, &list, &nlist);
     if (st != DN_OK) {
         app_error("", st);
@@ -1947,7 +2033,8 @@ static int eval_run(int argc, char **argv)
         fprintf(stderr, "darknet: %s: cannot create the report folder: %s\n", html_s, strerror(errno));
         goto done;
     }
-    ev_ctx C = {&S, net, score, layer, cls, lmap, nlmap, detector && !lmap ? classes : 1 << 24, 0, html_s, alpha};
+    ev_ctx C = {&S, net, score, layer, cls, lmap, nlmap, lset, nlset, detector && !lmap ? classes : 1 << 24,
+                0, html_s, alpha};
     C.letter = letterbox ? 1 : no_letterbox ? 0 : !detector ? 1 : dn_network_letterbox(net);
     S.letterbox = C.letter;
     int todo = 0;
@@ -1999,6 +2086,7 @@ done:
     for (int i = 0; i < nim; i++) image_free(&im[i]);
     dn_free(im);
     dn_free(lmap);
+    dn_free(lset);
     dn_lines_free(list, nlist);
     dn_lines_free(names, nnames);
     dn_options_free(opts);

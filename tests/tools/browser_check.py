@@ -27,8 +27,8 @@ import time
 
 
 class Pipe:
-    def __init__(self, proc, rfd, wfd):
-        self.proc, self.rfd, self.wfd = proc, rfd, wfd
+    def __init__(self, proc, rfd, wfd, timeout):
+        self.proc, self.rfd, self.wfd, self.timeout = proc, rfd, wfd, timeout
         self.buf = b""
         self.next_id = 0
         self.events = []
@@ -57,13 +57,13 @@ class Pipe:
         msg, self.buf = self.buf.split(b"\0", 1)
         return json.loads(msg)
 
-    def call(self, method, params=None, session=None, timeout=30):
+    def call(self, method, params=None, session=None):
         i = self.send(method, params, session)
-        deadline = time.time() + timeout
+        deadline = time.time() + self.timeout
         while True:
             m = self.read(deadline)
             if m is None:
-                raise TimeoutError("no answer to %s within %gs" % (method, timeout))
+                raise TimeoutError("no answer to %s within %gs" % (method, self.timeout))
             if m.get("id") == i:
                 if "error" in m:
                     raise RuntimeError("%s: %s" % (method, m["error"]))
@@ -96,7 +96,13 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--max-height", type=int, default=6000)
+    ap.add_argument("--verbose", action="store_true", help="time each step on stderr")
     a = ap.parse_args()
+    t0 = time.time()
+
+    def step(what):
+        if a.verbose:
+            print("browser_check: %6.1fs %s" % (time.time() - t0, what), file=sys.stderr)
     url = "file://" + os.path.abspath(a.page)
     prof = tempfile.mkdtemp(prefix="browser_check.")
     # fds 3 and 4 of the child: Chromium reads commands from 3 and writes answers to 4
@@ -122,21 +128,23 @@ def main():
         return 2
     os.close(c_in_r)
     os.close(c_out_w)
-    p = Pipe(proc, c_out_r, c_in_w)
+    p = Pipe(proc, c_out_r, c_in_w, a.timeout)  # each step may take --timeout (a loaded machine is slow)
     problems = []
     try:
-        deadline = time.time() + a.timeout
-        tid = p.call("Target.createTarget", {"url": "about:blank"}, timeout=a.timeout)["targetId"]
+        step("started")
+        tid = p.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         sid = p.call("Target.attachToTarget", {"targetId": tid, "flatten": True})["sessionId"]
         for dom in ("Page", "Runtime", "Log", "Network"):
             p.call(dom + ".enable", session=sid)
+        step("attached")
         p.events.clear()  # about:blank's events
         p.call("Page.navigate", {"url": url}, session=sid)
         loaded = any(e.get("method") == "Page.loadEventFired" for e in p.events) or \
-            p.pump(deadline, lambda e: e.get("method") == "Page.loadEventFired" and e.get("sessionId") == sid)
+            p.pump(time.time() + a.timeout, lambda e: e.get("method") == "Page.loadEventFired" and e.get("sessionId") == sid)
         if not loaded:
             print("browser_check: %s did not load within %gs" % (url, a.timeout), file=sys.stderr)
             return 2
+        step("loaded")
         p.pump(time.time() + 0.5)  # late errors (scripts run after load, failed late requests)
         res = json.loads(p.call("Runtime.evaluate", {"expression": IMAGES_JS, "returnByValue": True},
                                 session=sid)["result"]["value"])
@@ -151,6 +159,7 @@ def main():
                 f.write(base64.b64decode(shot["data"]))
         urls = {e["params"]["requestId"]: e["params"]["request"]["url"]
                 for e in p.events if e.get("method") == "Network.requestWillBeSent"}
+        step("checked")
         for e in p.events:
             meth, prm = e.get("method"), e.get("params", {})
             if meth == "Runtime.exceptionThrown":
@@ -175,6 +184,7 @@ def main():
         print("browser_check: %s" % e, file=sys.stderr)
         return 2
     finally:
+        step("closing")
         try:
             p.send("Browser.close")
         except OSError:
@@ -185,6 +195,7 @@ def main():
             proc.kill()
             proc.wait()
         shutil.rmtree(prof, ignore_errors=True)
+        step("closed")
 
 
 if __name__ == "__main__":
