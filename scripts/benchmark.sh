@@ -86,13 +86,22 @@ train_rate() { # label kind data cfg
     cfg=$(readlink -f "$4")
     mkdir -p "$tmp/bk"
     sed "s|^backup=.*|backup=$tmp/bk/|" "$3" > "$tmp/t.data"
-    ours=$(./darknet "$2" train "$tmp/t.data" "$cfg" -max 25 -threads "$TH" 2>/dev/null | sed -n 's/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+    ours=$(./darknet "$2" train "$tmp/t.data" "$cfg" -max 25 -threads "$TH" 2>/dev/null | sed -n '/rate,/s/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
     local b
     b=$(sed -n 's/^batch *= *//p' "$cfg" | head -1)
     if [ -x "$REF" ]; then
-        # line-buffered (its stdout is a pipe), so head sees each batch as it ends and the
-        # SIGPIPE after the 25th stops it
-        theirs=$( (cd "$tmp" && timeout 900 stdbuf -oL $REF "$2" train "$tmp/t.data" "$cfg" 2>/dev/null | head -25) | sed -n 's/.* \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
+        # Debian's darknet to a file (a pipe to head makes it block-buffer, and under stdbuf it
+        # crashes), stopped once 25 batches are in; its "Loaded: x seconds" lines are skipped
+        ( cd "$tmp" && exec $REF "$2" train "$tmp/t.data" "$cfg" > "$tmp/ref.log" 2>/dev/null ) &
+        local pid=$! i
+        for i in $(seq 900); do
+            [ "$(grep -c 'rate,' "$tmp/ref.log" 2>/dev/null)" -ge 25 ] && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 1
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        theirs=$(sed -n '/rate,/s/.* \([0-9.]*\) seconds.*/\1/p' "$tmp/ref.log" | head -25 | tail -n +6 | median)
     fi
     awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {
         printf "%-28s %10.0f %12s %8s  images/s\n", l, b / o, (t > 0 ? sprintf("%.0f", b / t) : "n/a"), (t > 0 ? sprintf("%.1fx", t / o) : "n/a") }'
