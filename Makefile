@@ -129,12 +129,14 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 FUZZ_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS)) -Itests/fuzz
-$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(BUILD)/src/apps/app.o $(BUILD)/libdarknet.a
+# (app.o: the flag parser; eval.o: `gradcampp eval merge`, which fuzz_json drives)
+FUZZ_APP := $(BUILD)/src/apps/app.o $(BUILD)/src/apps/eval.o
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(FUZZ_APP) $(BUILD)/libdarknet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/src/apps/app.o $(BUILD)/libdarknet.a $(LDLIBS) $(LDSAN)
-$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/src/apps/app.o $(BUILD)/libdarknet.a
+	$(CC) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_APP) $(BUILD)/libdarknet.a $(LDLIBS) $(LDSAN)
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_APP) $(BUILD)/libdarknet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/src/apps/app.o $(BUILD)/libdarknet.a $(LDLIBS) $(LDSAN)
+	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_APP) $(BUILD)/libdarknet.a $(LDLIBS) $(LDSAN)
 
 tests: $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/tests/header_cxx.o darknet
 

@@ -10,18 +10,12 @@
 # stdout at the end: `weights info` on an oversized file reports the unused bytes, and `-top 0`
 # means "not given" (the .data file's top), as in pjreddie's classifier predict; -top -1 and
 # -top 5000 are the out-of-range rows. DARKNET=path runs the table against another build.
-set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-DK=${DARKNET:-./darknet} # DARKNET=path runs another build (e.g. a sanitizer build)
+source "$(dirname "$0")/lib.sh"
 TMO=${BAD_INPUT_TIMEOUT:-10} # seconds per row (tests/valgrind.sh gives memcheck more)
-[[ "$DK" == /* ]] || DK=$PWD/${DK#./}
-pass=0; fail=0; skip=0
 if [ ! -x "$DK" ]; then
     echo "FAIL bad_input: $DK is not built"
     echo "RESULT 0 1 0"; exit 1
 fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 T=$tmp
 
 # ---- fixtures ----------------------------------------------------------------------------------
@@ -278,7 +272,7 @@ head -c $((wsize - 12)) "$T/good.weights" > "$T/trunc.weights"
 head -c 20 "$T/good.weights" > "$T/header.weights"
 cp "$T/good.weights" "$T/over.weights"; printf 'EXTRABYTES123456' >> "$T/over.weights"
 
-src=../shared/datasets/darknet-sample-images/dog.jpg
+src=$SHARED/datasets/darknet-sample-images/dog.jpg
 [ -f "$src" ] || src=/usr/share/darknet/data/dog.jpg
 have_img=1
 if [ -f "$src" ]; then

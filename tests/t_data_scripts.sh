@@ -5,15 +5,8 @@
 # byte-identical output for a seed and for any --jobs, different seeds differ, disjoint source
 # garments between train and valid, repeat scenes with one class k times, idempotence).
 # Skips when Debian's dataset-fashion-mnist is not installed.
-set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+source "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
-pass=0; fail=0; skip=0
-ok()   { echo "ok   $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-skp()  { echo "skip $1: $2"; skip=$((skip + 1)); }
-finish() { echo "RESULT $pass $fail $skip"; [ "$fail" -eq 0 ]; exit $?; }
 
 have_fm=1
 for f in train-images-idx3 train-labels-idx1 t10k-images-idx3 t10k-labels-idx1; do
@@ -22,11 +15,10 @@ done
 if [ "$have_fm" -eq 0 ] || ! command -v python3 >/dev/null; then
     why="$FM is absent (apt-get install dataset-fashion-mnist)"
     command -v python3 >/dev/null || why="python3 is absent"
-    skp fashion_mnist "$why"; skp make_scenes "$why"
+    sk fashion_mnist "$why"; sk make_scenes "$why"
     finish
 fi
 
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 T=$tmp
 start=$SECONDS
 
@@ -280,7 +272,7 @@ if run_scenes ms_run "$T/a" --seed 1 $SMALL --jobs 2; then
     if [ -x "$BUILD/tests/tools/imgconv" ]; then
         check ms_imgconv "$BUILD/tests/tools/imgconv" "$T/a/train/images/s00001.png" "$T/conv.png"
     else
-        skp ms_imgconv "$BUILD/tests/tools/imgconv is not built"
+        sk ms_imgconv "$BUILD/tests/tools/imgconv is not built"
     fi
     if run_scenes ms_run_jobs1 "$T/b" --seed 1 $SMALL --jobs 1; then
         why=""

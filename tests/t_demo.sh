@@ -4,24 +4,8 @@
 # explained headless into .avi and .mp4 files (frame count, decodable, overlay differs from the
 # input), -frames, SIGINT mid-run (exit 0, complete file), bad inputs (one line, exit 1, no
 # hang), a window under Xvfb (screenshot not blank), and the FPS of Yolo-Fastest when present.
-set -u
-cd "$(dirname "$0")/.."
-DK=${DK:-./darknet}
-pass=0; fail=0; skip=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-sk() { echo "skip $1"; skip=$((skip + 1)); }
-expect() { # name, expected status, command... (60 s limit: a hang is a failure)
-    local name=$1 want=$2; shift 2
-    timeout 60 "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-    if [ "$rc" -eq "$want" ] && ! grep -q "Sanitizer\|runtime error\|Segmentation" "$tmp/err"; then ok "$name"
-    else bad "$name: exit $rc (want $want): $(tail -2 "$tmp/err")"; fi
-}
-# sanitizer builds: leaks inside the GUI toolkit's libraries are not ours
-printf 'leak:libdbus-1\nleak:libfontconfig\nleak:libQt5\nleak:libgtk\nleak:libglib\nleak:libusb\n' > "$tmp/lsan.supp"
-export LSAN_OPTIONS="suppressions=$tmp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-finish() { echo "RESULT $pass $fail $skip"; [ "$fail" -eq 0 ]; exit; }
+source "$(dirname "$0")/lib.sh"
+EXPECT_TIMEOUT=${EXPECT_TIMEOUT:-60} # a hang is a failure
 frames_of() { "$DK" gradcampp demo -info "$1" 2>/dev/null | sed -n 's/.*, \([0-9]*\) frames decoded.*/\1/p'; }
 
 # --- without OpenCV: one clear line, exit 1 ---
@@ -35,7 +19,7 @@ if grep -q "this build has no OpenCV (make OPENCV=1)" "$tmp/err"; then
     finish
 fi
 
-SAMPLES=../shared/datasets/darknet-sample-images
+SAMPLES=$SHARED/datasets/darknet-sample-images
 [ -f "$SAMPLES/dog.jpg" ] || SAMPLES=/usr/share/darknet/data
 DOG=$SAMPLES/dog.jpg
 if [ ! -f "$DOG" ]; then sk "video checks: no dog.jpg in ../shared/datasets or /usr/share/darknet/data"; finish; fi
@@ -135,7 +119,7 @@ else
 fi
 
 # --- Yolo-Fastest 1.1 at 320 with a per-class Grad-CAM++ map, 2 threads, headless: FPS ---
-M=../shared/models/yolo-fastest-1.1_coco
+M=$SHARED/models/yolo-fastest-1.1_coco
 if [ -f "$M/yolo-fastest-1.1.weights" ]; then
     for i in $(seq 12 47); do cp "$(printf '%s/f_%02d.jpg' "$tmp" $((i % 12)))" "$(printf '%s/f_%02d.jpg' "$tmp" "$i")"; done
     expect "yolo-fastest demo, 48 frames" 0 "$DK" gradcampp demo "$M/yolo-fastest-1.1.cfg" "$M/yolo-fastest-1.1.weights" "$IN" -dont_show -threads 2 -out "$tmp/yf.avi"

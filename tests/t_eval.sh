@@ -5,24 +5,11 @@
 # an empty list) is named file:line and skipped while the rest is evaluated; JSON fields, the
 # HTML report (loaded in headless Chromium when installed, and a broken copy caught), shards + merge = one run; and
 # Yolo-Fastest-1.1 on 16 coco128 images when ../shared is there.
-set -u
-cd "$(dirname "$0")/.."
-DK=./darknet
-pass=0; fail=0; skip=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-sk() { echo "skip $1"; skip=$((skip + 1)); }
-expect() { # name, expected status, command...
-    local name=$1 want=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-    if [ "$rc" -eq "$want" ] && ! grep -q "Sanitizer\|runtime error\|Segmentation" "$tmp/err"; then ok "$name"
-    else bad "$name: exit $rc (want $want): $(tail -2 "$tmp/err")"; fi
-}
+source "$(dirname "$0")/lib.sh"
 has() { # name, file, fixed string
     if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1: '$3' not in $(basename "$2"): $(head -c 600 "$2")"; fi
 }
-SAMPLES=../shared/datasets/darknet-sample-images
+SAMPLES=$SHARED/datasets/darknet-sample-images
 [ -f "$SAMPLES/dog.jpg" ] || SAMPLES=/usr/share/darknet/data
 
 # --- a small random detector (2 classes, names beside the cfg) ---
@@ -307,10 +294,10 @@ expect "missing list: exit 1" 1 $DK gradcampp eval "${NET[@]}" "$tmp/nolist.txt"
 has "missing list named" "$tmp/err" "nolist.txt"
 
 # --- Yolo-Fastest-1.1 on the first 16 coco128 images ---
-Y=../shared/models/yolo-fastest-1.1_coco
-C=../shared/datasets/coco128-val2017
+Y=$SHARED/models/yolo-fastest-1.1_coco
+C=$SHARED/datasets/coco128-val2017
 if [ ! -f "$Y/yolo-fastest-1.1.weights" ] || [ ! -d "$C/images" ]; then
-    sk "Yolo-Fastest on coco128: ../shared/models or ../shared/datasets/coco128-val2017 is absent"
+    sk "Yolo-Fastest on coco128: $SHARED/models or $SHARED/datasets/coco128-val2017 is absent"
 else
     ls "$C"/images/*.jpg | head -16 > "$tmp/coco16.txt"
     expect "Yolo-Fastest-1.1 eval on 16 coco128 images" 0 $DK gradcampp eval "$Y/yolo-fastest-1.1.cfg" \

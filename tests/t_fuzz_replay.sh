@@ -5,10 +5,7 @@
 # and any sanitizer build replays them). A crash, abort or sanitizer report fails the target's
 # row; every target in tests/fuzz/ must have its replay binary built. The last row checks that
 # the replay driver fails on input it cannot read.
-set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-pass=0; fail=0; skip=0
+source "$(dirname "$0")/lib.sh"
 for src in tests/fuzz/fuzz_*.c; do
     t=$(basename "$src" .c); t=${t#fuzz_}
     bin=$BUILD/tests/fuzz/replay_$t
@@ -21,7 +18,7 @@ for src in tests/fuzz/fuzz_*.c; do
         dirs+=(tests/fuzz/regress/$t)
         nreg=$(find tests/fuzz/regress/$t -type f ! -name '.*' | wc -l)
     fi
-    out=$(timeout 300 "$bin" "${dirs[@]}" 2>&1); rc=$?
+    out=$(timeout 600 "${WRAP[@]}" "$bin" "${dirs[@]}" 2>&1); rc=$?
     if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q '^replayed [0-9]* inputs$' &&
        ! printf '%s\n' "$out" | grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error|ThreadSanitizer'; then
         echo "ok   replay $t: $(printf '%s\n' "$out" | grep '^replayed') ($nreg regressions)"

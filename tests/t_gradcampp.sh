@@ -3,22 +3,8 @@
 # random network (always), and on the real models of ../shared/models when present: Tiny
 # Darknet's top class peaks on the dog of dog.jpg; Yolo-Fastest's dog and bicycle maps peak in
 # their own boxes and differ from each other.
-set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-DK=./darknet
-pass=0; fail=0; skip=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-sk() { echo "skip $1"; skip=$((skip + 1)); }
-expect() { # name, expected status, command...
-    local name=$1 want=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-    if [ "$rc" -eq "$want" ] && ! grep -q "Sanitizer\|runtime error\|Segmentation" "$tmp/err"; then ok "$name"
-    else bad "$name: exit $rc (want $want): $(tail -2 "$tmp/err")"; fi
-}
-SAMPLES=../shared/datasets/darknet-sample-images
+source "$(dirname "$0")/lib.sh"
+SAMPLES=$SHARED/datasets/darknet-sample-images
 [ -f "$SAMPLES/dog.jpg" ] || SAMPLES=/usr/share/darknet/data
 DOG=$SAMPLES/dog.jpg
 
@@ -51,9 +37,9 @@ expect "unreadable image among many: exit 1" 1 $DK gradcampp "$tmp/det.cfg" "$tm
 grep -q "empty.jpg" "$tmp/err" && ls "$tmp/o4"/dog_summary.png >/dev/null 2>&1 && ok "the bad image is named and the good one still explained" || bad "bad image handling: $(cat "$tmp/err")"
 
 # --- real models ---
-M=../shared/models
+M=$SHARED/models
 if [ ! -d "$M" ]; then
-    sk "real-model checks: ../shared/models is absent"
+    sk "real-model checks: $SHARED/models is absent"
 else
     T=$M/tiny-darknet_imagenet
     printf 'classes=1000\nnames=%s\ntop=1\n' "$(cd "$T" && pwd)/imagenet.shortnames.list" > "$tmp/in.data"

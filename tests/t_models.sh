@@ -7,15 +7,11 @@
 # the MNIST LeNet top-1 accuracy on a fixed sample of mnist-train-first1000.
 # Skips cleanly when ../shared/models is absent. Every run of the binary is under `timeout`.
 # The binary runs first, writing its outputs and a manifest; one python3 pass judges them all.
-set -u
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-DK=${DARKNET:-./darknet} # DARKNET=path runs another build (e.g. a sanitizer build)
-M=../shared/models
-D=../shared/datasets
-pass=0; fail=0; skip=0
+source "$(dirname "$0")/lib.sh"
+M=$SHARED/models
+D=$SHARED/datasets
 if [ ! -d "$M" ]; then
-    echo "skip models: ../shared/models is absent"
+    echo "skip models: $SHARED/models is absent"
     echo "RESULT 0 0 1"; exit 0
 fi
 if [ ! -x "$DK" ]; then
@@ -24,12 +20,8 @@ if [ ! -x "$DK" ]; then
 fi
 M=$(cd "$M" && pwd)
 [ -d "$D" ] && D=$(cd "$D" && pwd)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 T=20 # seconds allowed to one run of the binary (a normal run takes well under 1 s)
 
-ok()  { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-skp() { echo "skip $1: $2"; skip=$((skip + 1)); }
 why() { # rc stderr-file: a short reason for a failed run
     if [ "$1" -eq 124 ]; then echo "timed out after ${T}s (hang)"; else echo "exit $1: $(tail -n 1 "$2")"; fi
 }
@@ -68,9 +60,9 @@ if [ -f "$tiny/tiny.cfg" ] && [ -f "$img/dog.jpg" ]; then
         $DK classifier predict "$tmp/tiny.data" "$tiny/tiny.cfg" "$tiny/tiny.weights" "$img/dog.jpg"
     run top "tiny-darknet eagle.jpg top-1 (letterbox)" "53.71|bald eagle" -- \
         $DK classifier predict "$tmp/tiny.data" "$tiny/tiny.cfg" "$tiny/tiny.weights" "$img/eagle.jpg"
-    skp "tiny-darknet plain resize" "the reference's plain-resize variant has no CLI switch (-center_crop is a different crop)"
+    sk "tiny-darknet plain resize" "the reference's plain-resize variant has no CLI switch (-center_crop is a different crop)"
 else
-    skp "tiny-darknet" "model or dog.jpg absent"
+    sk "tiny-darknet" "model or dog.jpg absent"
 fi
 
 # (b2) detectors: the dog.jpg table and the face rows. The reference resizes straight to the
@@ -102,14 +94,14 @@ for line in open(sys.argv[1]).read().split('\n'):
         f = re.match(r'^(\S+) \((\S+), thresh ([.0-9]+)\)$', model)
         if f: print('face|%s|%s|%s|%d|%d' % (f.group(1), f.group(3), dets, fw, fh))
 EOF
-[ -s "$tmp/rows" ] || bad "detect" "no rows read from ../shared/models/REFERENCE_RESULTS.md"
+[ -s "$tmp/rows" ] || bad "detect" "no rows read from $SHARED/models/REFERENCE_RESULTS.md"
 while IFS='|' read -r kind model thresh refs W H; do
     if [ "$kind" = dog ]; then
         cfg=$M/$model.cfg; image=$img/dog.jpg; label="$model dog.jpg"
     else
         cfg=$(ls "$M/$model"/*.cfg 2>/dev/null | head -n 1); image=$face_img; label="$model ${face_img##*/}"
     fi
-    if [ ! -f "$cfg" ] || [ ! -f "$image" ]; then skp "detect $label" "cfg or image absent"; continue; fi
+    if [ ! -f "$cfg" ] || [ ! -f "$image" ]; then sk "detect $label" "cfg or image absent"; continue; fi
     names=$(ls "$(dirname "$cfg")"/*.names 2>/dev/null | head -n 1)
     k=$((n + 1))
     printf 'names=%s\n' "$names" > "$tmp/det$k.data"
@@ -144,7 +136,7 @@ if [ -f "$lenet/mnist_lenet.cfg" ] && [ -d "$mn" ]; then
     printf 'mnist\tmnist-lenet\t%s\t0\t-\t%s\t%s\t%s\n' "$tmp/mn" "$tmp/mndone" "$(wc -l < "$tmp/mnlist")" \
         "$DK classifier predict DATA $lenet/mnist_lenet.cfg $lenet/mnist_lenet.weights $mn/" >> "$man"
 else
-    skp "mnist-lenet" "model or mnist-train-first1000 absent"
+    sk "mnist-lenet" "model or mnist-train-first1000 absent"
 fi
 
 # ---- judge -------------------------------------------------------------------------------------

@@ -4,58 +4,13 @@
 # continues the iteration count, classifier valid and detector train/map run; and the training
 # bad inputs (missing image, class beyond classes, batch not divisible by subdivisions, a full
 # disk at checkpoint time) fail with one clear line and leave no truncated weights file.
-set -u
-cd "$(dirname "$0")/.."
-DK=./darknet
-pass=0; fail=0; skip=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-sk() { echo "skip $1"; skip=$((skip + 1)); }
-clean() { ! grep -q "Sanitizer\|runtime error\|Segmentation" "$1"; }
+source "$(dirname "$0")/lib.sh"
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
     sk "training tests: Debian's dataset-fashion-mnist is not installed"
     echo "RESULT $pass $fail $skip"; exit 0
 fi
 python3 scripts/fashion_mnist.py "$tmp/fm" --limit 300 >/dev/null 2>&1 || { bad "fashion_mnist.py"; echo "RESULT $pass $fail $skip"; exit 1; }
-cat > "$tmp/small.cfg" <<'CFG'
-[net]
-batch=32
-subdivisions=2
-width=28
-height=28
-channels=1
-learning_rate=0.05
-momentum=0.9
-decay=0.0005
-max_batches=60
-policy=steps
-steps=40
-scales=.1
-jitter=.05
-exposure=1.1
-[convolutional]
-batch_normalize=1
-filters=8
-size=3
-stride=2
-pad=1
-activation=leaky
-[convolutional]
-batch_normalize=1
-filters=16
-size=3
-stride=2
-pad=1
-activation=leaky
-[convolutional]
-filters=10
-size=1
-activation=linear
-[avgpool]
-[softmax]
-[cost]
-CFG
+cp tests/fixtures/small_classifier.cfg "$tmp/small.cfg"
 sed -e "s|^backup=.*|backup=$tmp/backup|" "$tmp/fm/fashion.data" > "$tmp/fm.data"
 $DK classifier train "$tmp/fm.data" "$tmp/small.cfg" -max 40 -save 20 > "$tmp/log" 2> "$tmp/err"; rc=$?
 if [ $rc -eq 0 ] && clean "$tmp/err"; then ok "classifier train runs (40 batches)"; else bad "classifier train: exit $rc: $(tail -2 "$tmp/err")"; fi
@@ -107,7 +62,7 @@ head -20 "$tmp/fm/train.list" > "$tmp/missing.list"; echo "$tmp/fm/train/99999_n
 sed -e "s|^train=.*|train=$tmp/missing.list|" "$tmp/fm.data" > "$tmp/missing.data"
 expect_fail "a list naming a missing image" "99999_nothere.*does not exist" $DK classifier train "$tmp/missing.data" "$tmp/small.cfg" -max 2
 sed 's/^subdivisions=2/subdivisions=3/' "$tmp/small.cfg" > "$tmp/sub.cfg"
-expect_fail "batch not divisible by subdivisions" "sub.cfg:3: batch=32 is not divisible by subdivisions=3" $DK classifier train "$tmp/fm.data" "$tmp/sub.cfg" -max 2
+expect_fail "batch not divisible by subdivisions" "sub.cfg:5: batch=32 is not divisible by subdivisions=3" $DK classifier train "$tmp/fm.data" "$tmp/sub.cfg" -max 2
 # detector: tiny scenes with one bad label
 mkdir -p "$tmp/sc/images" "$tmp/sc/labels"
 for i in 0 1 2 3; do cp "$img" "$tmp/sc/images/s$i.png"; echo "$tmp/sc/images/s$i.png"; printf '3 0.5 0.5 0.6 0.7\n' > "$tmp/sc/labels/s$i.txt"; done > "$tmp/sc/list"

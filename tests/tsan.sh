@@ -41,33 +41,9 @@ run "test_threads under TSan" "$BUILD/tests/test_threads"
 # --- classifier train: the threaded loader on 96 Fashion-MNIST images, 2 kernel threads ---
 if [ -d /usr/share/datasets/fashion-mnist ]; then
     python3 scripts/fashion_mnist.py "$tmp/fm" --limit 96 >/dev/null 2>&1
-    cat >"$tmp/cls.cfg" <<'CFG'
-[net]
-batch=16
-subdivisions=2
-width=28
-height=28
-channels=1
-learning_rate=0.05
-max_batches=4
-jitter=.1
-hue=.1
-exposure=1.2
-[convolutional]
-batch_normalize=1
-filters=4
-size=3
-stride=2
-pad=1
-activation=leaky
-[convolutional]
-filters=10
-size=1
-activation=linear
-[avgpool]
-[softmax]
-[cost]
-CFG
+    # the training tests' classifier, 4 batches of 16 with hue augmentation
+    sed -e 's/^batch=.*/batch=16/' -e 's/^max_batches=.*/max_batches=4/' -e '/^\[net\]/a hue=.1' \
+        tests/fixtures/small_classifier.cfg >"$tmp/cls.cfg"
     sed -e "s|^backup=.*|backup=$tmp/cbackup|" "$tmp/fm/fashion.data" >"$tmp/fm.data"
     run "classifier train (threaded loader, 2 threads)" "$DK" classifier train "$tmp/fm.data" "$tmp/cls.cfg" -threads 2 -dont_show
     has "$tmp/cbackup/cls_final.weights"

@@ -6,6 +6,7 @@
 #include "app.h"
 #include "cam/metrics.h"
 #include "core/core.h"
+#include "io/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -329,35 +330,6 @@ static void print_table(FILE *f, const ev_set *S, ev_tot tot[EV_KINDS][EV_MAX_ME
 
 /* ---- JSON output ---------------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-/* A float in the fewest digits that read back to the same float (merge recomputes totals from
- * them bit for bit); non-finite values as null. */
-static void json_num(FILE *f, double v)
-{
-    if (!isfinite(v)) {
-        fputs("null", f);
-        return;
-    }
-    char buf[32];
-    float x = (float)v;
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)x);
-        if ((float)strtod(buf, NULL) == x) break;
-    }
-    fputs(buf, f);
-}
-
 /* Totals (computed in double, never read back). */
 static void json_dbl(FILE *f, double v)
 {
@@ -369,15 +341,15 @@ static void json_image(FILE *f, const ev_set *S, const ev_image *e)
 {
     char nb[32];
     fprintf(f, "    {\"index\": %d, \"image\": ", e->index);
-    json_str(f, e->path);
+    dn_json_str(f, e->path);
     fprintf(f, ", \"skipped\": ");
-    if (e->skipped) json_str(f, e->skip);
+    if (e->skipped) dn_json_str(f, e->skip);
     else fputs("null", f);
     fprintf(f, ", \"width\": %d, \"height\": %d, \"seconds\": %.4f,\n     \"gt\": [", e->w, e->h, e->seconds);
     for (int g = 0; g < e->ngt; g++) {
         const float *b = e->gt + g * 6;
         fprintf(f, "%s[", g ? ", " : "");
-        for (int q = 0; q < 4; q++) json_num(f, b[q]), fputs(", ", f);
+        for (int q = 0; q < 4; q++) dn_json_float(f, b[q]), fputs(", ", f);
         fprintf(f, "%d, %d]", (int)b[4], (int)b[5]);
     }
     fprintf(f, "],\n     \"detections\": %d, \"unmatched\": %d, \"missed_gt\": %d, \"missed_classes\": %d, "
@@ -386,25 +358,25 @@ static void json_image(FILE *f, const ev_set *S, const ev_image *e)
     for (int j = 0; j < e->nmaps; j++) {
         const ev_map *mp = &e->maps[j];
         fprintf(f, "%s\n      {\"kind\": \"%s\", \"class\": %d, \"name\": ", j ? "," : "", kind_names[mp->kind], mp->cls);
-        json_str(f, class_name(S, mp->cls, nb, sizeof nb));
+        dn_json_str(f, class_name(S, mp->cls, nb, sizeof nb));
         fprintf(f, ", \"det\": %d, \"gt\": %d, \"iou\": ", mp->det, mp->gt);
-        json_num(f, mp->iou);
+        dn_json_float(f, mp->iou);
         fprintf(f, ", \"box\": [");
-        for (int q = 0; q < 4; q++) json_num(f, mp->box[q]), fputs(q < 3 ? ", " : "", f);
+        for (int q = 0; q < 4; q++) dn_json_float(f, mp->box[q]), fputs(q < 3 ? ", " : "", f);
         fprintf(f, "], \"instances\": %d, \"detections\": %d, \"y\": ", mp->ngt, mp->ndets);
-        json_num(f, mp->y);
+        dn_json_float(f, mp->y);
         fprintf(f, ", \"methods\": {");
         for (int m = 0; m < S->nmethods; m++) {
             const ev_score *s = &mp->s[m];
             fprintf(f, "%s\n        \"%s\": {\"loc\": [", m ? "," : "", dn_cam_method_name((dn_cam_method)S->methods[m]));
-            for (int d = 0; d < S->ndelta; d++) json_num(f, s->loc[d]), fputs(d + 1 < S->ndelta ? ", " : "", f);
+            for (int d = 0; d < S->ndelta; d++) dn_json_float(f, s->loc[d]), fputs(d + 1 < S->ndelta ? ", " : "", f);
             fprintf(f, "], \"best_iou\": ");
-            json_num(f, s->best_iou);
+            dn_json_float(f, s->best_iou);
             fprintf(f, ", \"components\": %d, \"loc_ok\": %d, \"pointing\": %d, \"covered\": %d, \"o\": ", s->ncomp,
                     s->loc_ok, s->point, s->covered);
-            json_num(f, s->o);
+            dn_json_float(f, s->o);
             fprintf(f, ", \"drop\": ");
-            json_num(f, dn_metric_rel_drop(mp->y, s->o));
+            dn_json_float(f, dn_metric_rel_drop(mp->y, s->o));
             fprintf(f, "}");
         }
         fprintf(f, "}}");
@@ -454,31 +426,31 @@ static int write_json(const char *path, const ev_set *S, const ev_image *im, int
         return APP_FAIL;
     }
     fprintf(f, "{\"format\": \"gradcampp-eval 1\", \"cfg\": ");
-    json_str(f, S->cfg);
+    dn_json_str(f, S->cfg);
     fprintf(f, ", \"weights\": ");
-    json_str(f, S->weights);
+    dn_json_str(f, S->weights);
     fprintf(f, ", \"list\": ");
-    json_str(f, S->list);
+    dn_json_str(f, S->list);
     fprintf(f, ", \"list_images\": %d, \"shard\": ", S->list_total);
-    json_str(f, S->shard_s);
+    dn_json_str(f, S->shard_s);
     fprintf(f, ",\n \"task\": \"%s\", \"methods\": [", S->task == DN_TASK_DETECTOR ? "detector" : "classifier");
     for (int m = 0; m < S->nmethods; m++) fprintf(f, "%s\"%s\"", m ? ", " : "", dn_cam_method_name((dn_cam_method)S->methods[m]));
     fprintf(f, "], \"target\": ");
-    json_str(f, S->target);
+    dn_json_str(f, S->target);
     fprintf(f, ", \"layer\": ");
-    json_str(f, S->layer);
+    dn_json_str(f, S->layer);
     fprintf(f, ", \"thresh\": ");
-    json_num(f, S->thresh);
+    dn_json_float(f, S->thresh);
     fprintf(f, ", \"nms\": ");
-    json_num(f, S->nms);
+    dn_json_float(f, S->nms);
     fprintf(f, ", \"letterbox\": %d, \"deltas\": [", S->letterbox);
-    for (int d = 0; d < S->ndelta; d++) json_num(f, S->deltas[d]), fputs(d + 1 < S->ndelta ? ", " : "", f);
+    for (int d = 0; d < S->ndelta; d++) dn_json_float(f, S->deltas[d]), fputs(d + 1 < S->ndelta ? ", " : "", f);
     fprintf(f, "], \"box_thresh\": ");
-    json_num(f, S->box_thresh);
+    dn_json_float(f, S->box_thresh);
     fprintf(f, ",\n \"names\": [");
     for (int i = 0; i < S->nnames; i++) {
         if (i) fputs(", ", f);
-        json_str(f, S->names[i]);
+        dn_json_str(f, S->names[i]);
     }
     fprintf(f, "],\n \"images\": [");
     for (int i = 0; i < nim; i++) {
@@ -1293,282 +1265,30 @@ done:
 
 /* ---- reading the JSON back (merge) ------------------------------------------------------- */
 
-enum { J_NULL = 0, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-/* A parsed JSON value. Arrays and objects own n children (objects also n keys). */
-typedef struct jv {
-    int t;
-    double num;
-    char *str;
-    struct jv *kid;
-    char **key;
-    int n;
-} jv;
-
-typedef struct jparser {
-    const char *p, *end, *path;
-    int line;
-    char err[512];
-} jparser;
-
-static void jv_free(jv *v)
-{
-    if (!v) return;
-    for (int i = 0; i < v->n; i++) {
-        jv_free(&v->kid[i]);
-        if (v->key) dn_free(v->key[i]);
-    }
-    dn_free(v->kid);
-    dn_free(v->key);
-    dn_free(v->str);
-    memset(v, 0, sizeof *v);
-}
-
-static int jfail(jparser *P, const char *what)
-{
-    if (!P->err[0]) snprintf(P->err, sizeof P->err, "%s:%d: %s", P->path, P->line, what);
-    return -1;
-}
-
-static void jspace(jparser *P)
-{
-    while (P->p < P->end && (*P->p == ' ' || *P->p == '\t' || *P->p == '\n' || *P->p == '\r')) {
-        if (*P->p == '\n') P->line++;
-        P->p++;
-    }
-}
-
-static int jstring(jparser *P, char **out)
-{
-    size_t cap = 32, n = 0;
-    char *s = dn_malloc(cap);
-    if (!s) return jfail(P, "out of memory");
-    P->p++; /* the opening quote */
-    while (P->p < P->end && *P->p != '"') {
-        char ch = *P->p++;
-        if ((unsigned char)ch < 0x20) {
-            dn_free(s);
-            return jfail(P, "control character in a string");
-        }
-        char enc[4];
-        int ne = 1;
-        enc[0] = ch;
-        if (ch == '\\') {
-            if (P->p >= P->end) break;
-            char esc = *P->p++;
-            switch (esc) {
-            case 'n': enc[0] = '\n'; break;
-            case 't': enc[0] = '\t'; break;
-            case 'r': enc[0] = '\r'; break;
-            case 'b': enc[0] = '\b'; break;
-            case 'f': enc[0] = '\f'; break;
-            case '"': case '\\': case '/': enc[0] = esc; break;
-            case 'u': {
-                unsigned v = 0;
-                for (int i = 0; i < 4; i++) {
-                    char h = P->p < P->end ? *P->p++ : 0;
-                    int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-                    if (d < 0) {
-                        dn_free(s);
-                        return jfail(P, "bad \\u escape");
-                    }
-                    v = v * 16 + (unsigned)d;
-                }
-                if (v >= 0xd800 && v < 0xe000) v = '?'; /* surrogates: not produced by our writer */
-                if (v < 0x80) enc[0] = (char)v;
-                else if (v < 0x800) enc[0] = (char)(0xc0 | v >> 6), enc[1] = (char)(0x80 | (v & 63)), ne = 2;
-                else enc[0] = (char)(0xe0 | v >> 12), enc[1] = (char)(0x80 | ((v >> 6) & 63)), enc[2] = (char)(0x80 | (v & 63)), ne = 3;
-                break;
-            }
-            default: dn_free(s); return jfail(P, "bad escape in a string");
-            }
-        }
-        if (n + (size_t)ne + 1 > cap) {
-            char *g = dn_realloc(s, cap * 2);
-            if (!g) {
-                dn_free(s);
-                return jfail(P, "out of memory");
-            }
-            s = g, cap *= 2;
-        }
-        memcpy(s + n, enc, (size_t)ne);
-        n += (size_t)ne;
-    }
-    if (P->p >= P->end) {
-        dn_free(s);
-        return jfail(P, "unterminated string");
-    }
-    P->p++;
-    s[n] = 0;
-    *out = s;
-    return 0;
-}
-
-static int jvalue(jparser *P, jv *v, int depth)
-{
-    memset(v, 0, sizeof *v);
-    jspace(P);
-    if (P->p >= P->end) return jfail(P, "unexpected end of file");
-    if (depth > 64) return jfail(P, "nested too deeply");
-    char ch = *P->p;
-    if (ch == '{' || ch == '[') {
-        int obj = ch == '{', cap = 0;
-        v->t = obj ? J_OBJ : J_ARR;
-        P->p++;
-        jspace(P);
-        if (P->p < P->end && *P->p == (obj ? '}' : ']')) {
-            P->p++;
-            return 0;
-        }
-        for (;;) {
-            if (v->n == cap) {
-                int nc = cap ? cap * 2 : 8;
-                jv *k = dn_realloc(v->kid, (size_t)nc * sizeof *k);
-                if (!k) return jfail(P, "out of memory");
-                v->kid = k;
-                if (obj) {
-                    char **ks = dn_realloc(v->key, (size_t)nc * sizeof *ks);
-                    if (!ks) return jfail(P, "out of memory");
-                    v->key = ks;
-                }
-                cap = nc;
-            }
-            if (obj) {
-                jspace(P);
-                if (P->p >= P->end || *P->p != '"') return jfail(P, "expected a key");
-                if (jstring(P, &v->key[v->n])) return -1;
-                jspace(P);
-                if (P->p >= P->end || *P->p != ':') {
-                    dn_free(v->key[v->n]);
-                    return jfail(P, "expected ':'");
-                }
-                P->p++;
-            }
-            if (jvalue(P, &v->kid[v->n], depth + 1)) {
-                jv_free(&v->kid[v->n]);
-                if (obj) dn_free(v->key[v->n]);
-                return -1;
-            }
-            v->n++;
-            jspace(P);
-            if (P->p < P->end && *P->p == ',') {
-                P->p++;
-                continue;
-            }
-            if (P->p < P->end && *P->p == (obj ? '}' : ']')) {
-                P->p++;
-                return 0;
-            }
-            return jfail(P, obj ? "expected ',' or '}'" : "expected ',' or ']'");
-        }
-    }
-    if (ch == '"') {
-        v->t = J_STR;
-        return jstring(P, &v->str);
-    }
-    if (P->end - P->p >= 4 && !strncmp(P->p, "null", 4)) return v->t = J_NULL, P->p += 4, 0;
-    if (P->end - P->p >= 4 && !strncmp(P->p, "true", 4)) return v->t = J_BOOL, v->num = 1, P->p += 4, 0;
-    if (P->end - P->p >= 5 && !strncmp(P->p, "false", 5)) return v->t = J_BOOL, v->num = 0, P->p += 5, 0;
-    char *endp;
-    v->num = strtod(P->p, &endp); /* the buffer ends in a NUL, so strtod stops inside it */
-    if (endp == P->p) return jfail(P, "unexpected character");
-    v->t = J_NUM;
-    P->p = endp;
-    return 0;
-}
-
-/* Reads and parses a whole JSON file; errors name the file and line (in err). */
-static int json_read(const char *path, jv *root, char *err, size_t nerr)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, nerr, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = dn_malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *g = dn_realloc(buf, cap * 2);
-            if (!g) {
-                dn_free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = g, cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        dn_free(buf);
-        snprintf(err, nerr, "%s: cannot read%s", path, buf ? "" : ": out of memory");
-        return -1;
-    }
-    buf[n] = 0;
-    jparser P = {buf, buf + n, path, 1, ""};
-    int rc = jvalue(&P, root, 0);
-    if (rc == 0) {
-        jspace(&P);
-        if (P.p != P.end) rc = jfail(&P, "text after the JSON value");
-    }
-    if (rc) {
-        jv_free(root);
-        snprintf(err, nerr, "%s", P.err);
-    }
-    dn_free(buf);
-    return rc;
-}
-
-static const jv *jget(const jv *o, const char *key)
-{
-    if (!o || o->t != J_OBJ) return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->key[i], key)) return &o->kid[i];
-    return NULL;
-}
-
-static double jnum(const jv *o, const char *key, double def)
-{
-    const jv *v = jget(o, key);
-    return v && (v->t == J_NUM || v->t == J_BOOL) ? v->num : def;
-}
-
-static const char *jstr(const jv *o, const char *key)
-{
-    const jv *v = jget(o, key);
-    return v && v->t == J_STR ? v->str : NULL;
-}
-
-static float jat(const jv *a, int i) { return a && a->t == J_ARR && i < a->n && a->kid[i].t == J_NUM ? (float)a->kid[i].num : 0.f; }
-
 /* The settings of a shard's JSON (strings borrowed from the tree). */
-static int settings_from_json(const jv *r, const char *path, ev_set *S, char *err, size_t nerr)
+static int settings_from_json(const dn_jv *r, const char *path, ev_set *S, char *err, size_t nerr)
 {
     memset(S, 0, sizeof *S);
-    const jv *ms = jget(r, "methods"), *ds = jget(r, "deltas"), *names = jget(r, "names");
-    const char *fmt = jstr(r, "format"), *task = jstr(r, "task");
-    if (!fmt || strcmp(fmt, "gradcampp-eval 1") || !ms || ms->t != J_ARR || !ds || ds->t != J_ARR || !task ||
-        !jget(r, "images") || jget(r, "images")->t != J_ARR) {
+    const dn_jv *ms = dn_json_get(r, "methods"), *ds = dn_json_get(r, "deltas"), *names = dn_json_get(r, "names");
+    const char *fmt = dn_json_string(r, "format"), *task = dn_json_string(r, "task");
+    if (!fmt || strcmp(fmt, "gradcampp-eval 1") || !ms || ms->t != DN_J_ARR || !ds || ds->t != DN_J_ARR || !task ||
+        !dn_json_get(r, "images") || dn_json_get(r, "images")->t != DN_J_ARR) {
         snprintf(err, nerr, "%s: not a gradcampp eval JSON (format, task, methods, deltas or images missing)", path);
         return -1;
     }
-    S->cfg = jstr(r, "cfg"), S->weights = jstr(r, "weights"), S->list = jstr(r, "list");
-    S->target = jstr(r, "target"), S->layer = jstr(r, "layer");
+    S->cfg = dn_json_string(r, "cfg"), S->weights = dn_json_string(r, "weights"), S->list = dn_json_string(r, "list");
+    S->target = dn_json_string(r, "target"), S->layer = dn_json_string(r, "layer");
     S->task = strcmp(task, "detector") ? DN_TASK_CLASSIFIER : DN_TASK_DETECTOR;
-    S->thresh = (float)jnum(r, "thresh", 0), S->nms = (float)jnum(r, "nms", 0);
-    S->letterbox = (int)jnum(r, "letterbox", 0), S->box_thresh = (float)jnum(r, "box_thresh", .5);
-    S->list_total = (int)jnum(r, "list_images", 0);
+    S->thresh = (float)dn_json_num(r, "thresh", 0), S->nms = (float)dn_json_num(r, "nms", 0);
+    S->letterbox = (int)dn_json_num(r, "letterbox", 0), S->box_thresh = (float)dn_json_num(r, "box_thresh", .5);
+    S->list_total = (int)dn_json_num(r, "list_images", 0);
     if (ms->n < 1 || ms->n > EV_MAX_METHODS || ds->n < 1 || ds->n > EV_MAX_DELTAS) {
         snprintf(err, nerr, "%s: bad methods or deltas", path);
         return -1;
     }
     S->nmethods = ms->n;
     for (int m = 0; m < ms->n; m++) {
-        int id = ms->kid[m].t == J_STR ? dn_cam_method_parse(ms->kid[m].str) : -1;
+        int id = ms->kid[m].t == DN_J_STR ? dn_cam_method_parse(ms->kid[m].str) : -1;
         if (id < 0) {
             snprintf(err, nerr, "%s: unknown method in \"methods\"", path);
             return -1;
@@ -1576,61 +1296,61 @@ static int settings_from_json(const jv *r, const char *path, ev_set *S, char *er
         S->methods[m] = id;
     }
     S->ndelta = ds->n;
-    for (int d = 0; d < ds->n; d++) S->deltas[d] = jat(ds, d);
-    if (names && names->t == J_ARR) {
+    for (int d = 0; d < ds->n; d++) S->deltas[d] = dn_json_at(ds, d);
+    if (names && names->t == DN_J_ARR) {
         S->names = dn_calloc((size_t)(names->n + 1), sizeof(char *));
         if (!S->names) {
             snprintf(err, nerr, "out of memory");
             return -1;
         }
-        for (int i = 0; i < names->n; i++) S->names[i] = names->kid[i].t == J_STR ? names->kid[i].str : (char *)"?";
+        for (int i = 0; i < names->n; i++) S->names[i] = names->kid[i].t == DN_J_STR ? names->kid[i].str : (char *)"?";
         S->nnames = names->n;
     }
     return 0;
 }
 
-static int image_from_json(const jv *o, const ev_set *S, ev_image *e)
+static int image_from_json(const dn_jv *o, const ev_set *S, ev_image *e)
 {
     memset(e, 0, sizeof *e);
-    const char *p = jstr(o, "image"), *skip = jstr(o, "skipped");
-    const jv *gt = jget(o, "gt"), *maps = jget(o, "maps");
-    if (!p || !gt || gt->t != J_ARR || !maps || maps->t != J_ARR) return -1;
-    e->index = (int)jnum(o, "index", -1);
+    const char *p = dn_json_string(o, "image"), *skip = dn_json_string(o, "skipped");
+    const dn_jv *gt = dn_json_get(o, "gt"), *maps = dn_json_get(o, "maps");
+    if (!p || !gt || gt->t != DN_J_ARR || !maps || maps->t != DN_J_ARR) return -1;
+    e->index = (int)dn_json_num(o, "index", -1);
     if (!(e->path = dn_strdup(p))) return -1;
     if (skip) e->skipped = 1, snprintf(e->skip, sizeof e->skip, "%s", skip);
-    e->w = (int)jnum(o, "width", 0), e->h = (int)jnum(o, "height", 0), e->seconds = jnum(o, "seconds", 0);
-    e->ndet = (int)jnum(o, "detections", 0), e->unmatched = (int)jnum(o, "unmatched", 0);
-    e->missed_gt = (int)jnum(o, "missed_gt", 0), e->missed_classes = (int)jnum(o, "missed_classes", 0);
-    e->fp_classes = (int)jnum(o, "fp_classes", 0), e->unexplained = (int)jnum(o, "unexplained", 0);
-    e->unscored = (int)jnum(o, "unscored", 0);
+    e->w = (int)dn_json_num(o, "width", 0), e->h = (int)dn_json_num(o, "height", 0), e->seconds = dn_json_num(o, "seconds", 0);
+    e->ndet = (int)dn_json_num(o, "detections", 0), e->unmatched = (int)dn_json_num(o, "unmatched", 0);
+    e->missed_gt = (int)dn_json_num(o, "missed_gt", 0), e->missed_classes = (int)dn_json_num(o, "missed_classes", 0);
+    e->fp_classes = (int)dn_json_num(o, "fp_classes", 0), e->unexplained = (int)dn_json_num(o, "unexplained", 0);
+    e->unscored = (int)dn_json_num(o, "unscored", 0);
     e->ngt = gt->n;
     e->gt = dn_calloc((size_t)(gt->n + 1) * 6, sizeof(float));
     e->maps = dn_calloc((size_t)(maps->n + 1), sizeof(ev_map));
     if (!e->gt || !e->maps) return -1;
     for (int g = 0; g < gt->n; g++)
-        for (int q = 0; q < 6; q++) e->gt[g * 6 + q] = jat(&gt->kid[g], q);
+        for (int q = 0; q < 6; q++) e->gt[g * 6 + q] = dn_json_at(&gt->kid[g], q);
     e->nmaps = maps->n;
     for (int j = 0; j < maps->n; j++) {
-        const jv *a = &maps->kid[j], *ms = jget(a, "methods"), *box = jget(a, "box");
+        const dn_jv *a = &maps->kid[j], *ms = dn_json_get(a, "methods"), *box = dn_json_get(a, "box");
         ev_map *mp = &e->maps[j];
-        const char *kind = jstr(a, "kind");
+        const char *kind = dn_json_string(a, "kind");
         mp->kind = -1;
         for (int k = 0; kind && k < EV_KINDS; k++)
             if (!strcmp(kind, kind_names[k])) mp->kind = k;
         if (mp->kind < 0 || !ms) return -1;
-        mp->cls = (int)jnum(a, "class", -1), mp->det = (int)jnum(a, "det", -1), mp->gt = (int)jnum(a, "gt", -1);
-        mp->iou = (float)jnum(a, "iou", 0), mp->ngt = (int)jnum(a, "instances", 0);
-        mp->ndets = (int)jnum(a, "detections", 0), mp->y = (float)jnum(a, "y", 0);
-        for (int q = 0; q < 4; q++) mp->box[q] = jat(box, q);
+        mp->cls = (int)dn_json_num(a, "class", -1), mp->det = (int)dn_json_num(a, "det", -1), mp->gt = (int)dn_json_num(a, "gt", -1);
+        mp->iou = (float)dn_json_num(a, "iou", 0), mp->ngt = (int)dn_json_num(a, "instances", 0);
+        mp->ndets = (int)dn_json_num(a, "detections", 0), mp->y = (float)dn_json_num(a, "y", 0);
+        for (int q = 0; q < 4; q++) mp->box[q] = dn_json_at(box, q);
         for (int m = 0; m < S->nmethods; m++) {
-            const jv *s = jget(ms, dn_cam_method_name((dn_cam_method)S->methods[m]));
+            const dn_jv *s = dn_json_get(ms, dn_cam_method_name((dn_cam_method)S->methods[m]));
             if (!s) return -1;
             ev_score *sc = &mp->s[m];
-            const jv *loc = jget(s, "loc");
-            for (int d = 0; d < S->ndelta; d++) sc->loc[d] = jat(loc, d);
-            sc->best_iou = (float)jnum(s, "best_iou", 0), sc->ncomp = (int)jnum(s, "components", 0);
-            sc->loc_ok = (int)jnum(s, "loc_ok", 0), sc->point = (int)jnum(s, "pointing", 0);
-            sc->covered = (int)jnum(s, "covered", 0), sc->o = (float)jnum(s, "o", 0);
+            const dn_jv *loc = dn_json_get(s, "loc");
+            for (int d = 0; d < S->ndelta; d++) sc->loc[d] = dn_json_at(loc, d);
+            sc->best_iou = (float)dn_json_num(s, "best_iou", 0), sc->ncomp = (int)dn_json_num(s, "components", 0);
+            sc->loc_ok = (int)dn_json_num(s, "loc_ok", 0), sc->point = (int)dn_json_num(s, "pointing", 0);
+            sc->covered = (int)dn_json_num(s, "covered", 0), sc->o = (float)dn_json_num(s, "o", 0);
         }
     }
     return 0;
@@ -1658,7 +1378,7 @@ static int eval_merge(int argc, char **argv)
         return APP_USAGE;
     }
     int nf = np - 1, nim = 0, cap = 0, failed = 0;
-    jv *roots = dn_calloc((size_t)nf, sizeof *roots);
+    dn_jv *roots = dn_calloc((size_t)nf, sizeof *roots);
     ev_set S, S1;
     ev_image *im = NULL;
     char err[1024];
@@ -1667,8 +1387,11 @@ static int eval_merge(int argc, char **argv)
     rc = APP_FAIL;
     for (int i = 0; i < nf; i++) {
         const char *path = pos[i + 1];
-        if (json_read(path, &roots[i], err, sizeof err) ||
-            settings_from_json(&roots[i], path, i ? &S1 : &S, err, sizeof err)) {
+        if (dn_json_read(path, &roots[i]) != DN_OK) {
+            fprintf(stderr, "darknet: %s\n", dn_last_error());
+            goto done;
+        }
+        if (settings_from_json(&roots[i], path, i ? &S1 : &S, err, sizeof err)) {
             fprintf(stderr, "darknet: %s\n", err);
             goto done;
         }
@@ -1683,7 +1406,7 @@ static int eval_merge(int argc, char **argv)
                 goto done;
             }
         }
-        const jv *ims = jget(&roots[i], "images");
+        const dn_jv *ims = dn_json_get(&roots[i], "images");
         for (int k = 0; k < ims->n; k++) {
             if (nim == cap) {
                 cap = cap ? cap * 2 : 256;
@@ -1735,7 +1458,7 @@ done:
     for (int i = 0; i < nim; i++) image_free(&im[i]);
     dn_free(im);
     dn_free(S.names);
-    for (int i = 0; i < nf; i++) jv_free(&roots[i]);
+    for (int i = 0; i < nf; i++) dn_jv_free(&roots[i]);
     dn_free(roots);
     return rc;
 }
@@ -1756,93 +1479,6 @@ static int mkdir_p(const char *dir)
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
     struct stat sb;
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
-}
-
-/* Reads a -map file: lines "label-class-id network-class-id[,id...] [anything]" ('#' starts a
- * comment; "label -> class" is accepted too); a label may be listed again to add classes to its
- * set. Returns the label -> first network class table (-1 where unmapped; *n entries) and sets
- * *pairs to the (label, class) pairs (*npairs), or NULL after a message. */
-static int *read_class_map(const char *path, int classes, int *n, int **pairs, int *npairs)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "darknet: %s: cannot open the -map file: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    int *map = NULL, cap = 0, ln = 0, ok = 1, *pr = NULL, pcap = 0, np = 0;
-    char line[8192];
-    *n = 0;
-    while (ok && fgets(line, sizeof line, f)) {
-        ln++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            fprintf(stderr, "darknet: %s:%d: line longer than %d characters\n", path, ln, (int)sizeof line - 2);
-            ok = 0;
-            break;
-        }
-        char *s = line, *end;
-        while (*s == ' ' || *s == '\t') s++;
-        if (*s == '#' || *s == '\n' || *s == '\r' || !*s) continue;
-        long a = strtol(s, &end, 10);
-        int got = end != s;
-        s = end;
-        while (*s == ' ' || *s == '\t') s++;
-        if (got && s[0] == '-' && s[1] == '>') s += 2;
-        while (*s == ' ' || *s == '\t') s++;
-        if (!got || !(*s >= '0' && *s <= '9')) {
-            fprintf(stderr, "darknet: %s:%d: expected 'label-class-id network-class-id[,id...]'\n", path, ln);
-            ok = 0;
-            break;
-        }
-        for (;;) {
-            long b = strtol(s, &end, 10);
-            s = end;
-            if (a < 0 || a > 1000000 || b < 0 || b >= classes) {
-                fprintf(stderr, "darknet: %s:%d: ids must be a label id >= 0 and network classes 0..%d\n", path, ln,
-                        classes - 1);
-                ok = 0;
-                break;
-            }
-            if (a >= cap) {
-                int nc = (int)a + 64;
-                int *g = dn_realloc(map, (size_t)nc * sizeof(int));
-                if (!g) {
-                    ok = 0;
-                    break;
-                }
-                for (int i = cap; i < nc; i++) g[i] = -1;
-                map = g, cap = nc;
-            }
-            int dup = 0;
-            for (int i = 0; i < np; i++) dup |= pr[2 * i] == a && pr[2 * i + 1] == b;
-            if (!dup) {
-                if (np == pcap) {
-                    int nc = pcap ? 2 * pcap : 256;
-                    int *g = dn_realloc(pr, (size_t)nc * 2 * sizeof(int));
-                    if (!g) {
-                        ok = 0;
-                        break;
-                    }
-                    pr = g, pcap = nc;
-                }
-                pr[2 * np] = (int)a, pr[2 * np + 1] = (int)b, np++;
-            }
-            if (map[a] < 0) map[a] = (int)b;
-            if (a + 1 > *n) *n = (int)a + 1;
-            if (*s != ',' || !(s[1] >= '0' && s[1] <= '9')) break;
-            s++;
-        }
-    }
-    fclose(f);
-    if (ok && !map) {
-        fprintf(stderr, "darknet: %s: the -map file maps no class\n", path);
-        ok = 0;
-    }
-    if (!ok) {
-        dn_free(map), dn_free(pr);
-        return NULL;
-    }
-    *pairs = pr, *npairs = np;
-    return map;
 }
 
 /* Resolves a user layer index (negative from the end) and checks it has a spatial map. */
@@ -2012,7 +1648,10 @@ static int eval_run(int argc, char **argv)
     if (layer >= 0) snprintf(layer_buf, sizeof layer_buf, "%d", layer);
     else snprintf(layer_buf, sizeof layer_buf, "auto");
     S.layer = layer_buf;
-    if (map_s && !(lmap = read_class_map(map_s, classes, &nlmap, &lset, &nlset))) goto done;
+    if (map_s && dn_read_class_map(map_s, classes, &lmap, &nlmap, &lset, &nlset) != DN_OK) {
+        fprintf(stderr, "darknet: %s\n", dn_last_error());
+        goto done;
+    }
     for (int i = 0; detector && i < nlset; i++)
         if (lmap[lset[2 * i]] != lset[2 * i + 1]) {
             fprintf(stderr, "darknet: %s: label %d maps to several classes: only a classifier's -map may (it "

@@ -3,6 +3,7 @@
  * Detectors: the detections like `detector test`, one map per detection and one per detected
  * class (the multi-instance map), from one forward and one batched backward pass per layer. */
 #include "app.h"
+#include "io/json.h"
 #include "core/core.h"
 
 #include <errno.h>
@@ -39,18 +40,6 @@ typedef struct gc_job {
     int skip;          /* no layer could explain it */
     char file[4096];
 } gc_job;
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static const char *base_name(const char *path, char *buf, size_t n)
 {
@@ -559,19 +548,19 @@ static int explain_image(dn_network *net, const gc_opts *o, const char *path, ch
         if (st == DN_OK && jf) {
             fprintf(jf, "%s\n  {\"image\": ", *first_json ? "" : ",");
             *first_json = 0;
-            json_str(jf, path);
+            dn_json_str(jf, path);
             fprintf(jf, ", \"width\": %d, \"height\": %d, \"task\": \"%s\", \"method\": \"%s\", \"target\": \"%s\", "
                         "\"forward_seconds\": %.6f, \"summary\": ",
                     im.w, im.h, detector ? "detector" : "classifier", dn_cam_method_name((dn_cam_method)o->method),
                     detector ? dn_cam_score_name((dn_cam_score)o->score) : "logit", t_fwd);
-            json_str(jf, sum);
+            dn_json_str(jf, sum);
             fprintf(jf, ", \"maps\": [");
             for (int j = 0, nout = 0; j < nj; j++) {
                 gc_job *jb = &jobs[j];
                 if (jb->skip) continue;
                 fprintf(jf, "%s\n    {\"kind\": \"%s\", \"class\": %d, \"name\": ", nout++ ? "," : "",
                         detector ? (jb->det_index >= 0 ? "detection" : "class") : "class", jb->cls);
-                json_str(jf, names[jb->cls]);
+                dn_json_str(jf, names[jb->cls]);
                 if (detector && jb->det_index >= 0) {
                     dn_box b = jb->dets->bbox;
                     fprintf(jf, ", \"confidence\": %.6f, \"box\": [%.1f, %.1f, %.1f, %.1f], \"head\": %d, \"anchor\": %d, \"cell\": %d",
@@ -583,7 +572,7 @@ static int explain_image(dn_network *net, const gc_opts *o, const char *path, ch
                     fprintf(jf, ", \"probability\": %.6f", pred[jb->cls]);
                 }
                 fprintf(jf, ", \"score\": %.6g, \"layer\": %d, \"file\": ", jb->score, jb->layer_used);
-                json_str(jf, jb->file);
+                dn_json_str(jf, jb->file);
                 fprintf(jf, "}");
             }
             fprintf(jf, "\n  ]}");
@@ -740,9 +729,9 @@ int cmd_gradcampp(int argc, char **argv)
         }
         jf = ja.f;
         fprintf(jf, "{\"cfg\": ");
-        json_str(jf, cfg);
+        dn_json_str(jf, cfg);
         fprintf(jf, ", \"weights\": ");
-        json_str(jf, weights);
+        dn_json_str(jf, weights);
         fprintf(jf, ", \"images\": [");
     }
     int failed = 0, first = 1;

@@ -107,13 +107,12 @@ int cmd_train(int argc, char **argv, int detector)
     }
     dn_network_print(net, stderr);
     if (threads) dn_network_set_threads(net, threads);
-    /* start from seeded random weights; a weights file then replaces them - all of them, or a
-       pretrained prefix written by `darknet partial` (the layers after it keep theirs) */
-    dn_network_randomize(net, (uint64_t)seed, NULL);
+    /* a weights file: all the layers, or a pretrained prefix written by `darknet partial`; the
+       layers it does not cover start from seeded random weights */
     net->seen = 0;
+    int loaded = 0;
     if (np > 2) {
         fprintf(stderr, "Loading weights from %s...", pos[2]);
-        int loaded = 0;
         long extra = 0;
         if ((st = dn_network_load_weights_prefix(net, pos[2], &loaded, &extra)) != DN_OK) {
             fprintf(stderr, "\n");
@@ -127,6 +126,15 @@ int cmd_train(int argc, char **argv, int detector)
         if (extra > 0)
             fprintf(stderr, "%s: warning: %ld bytes at the end were not used: was it written for %s?\n", pos[2], extra,
                     pos[1]);
+    }
+    if (loaded < dn_network_layers(net)) {
+        /* randomize draws every layer in turn (so a layer's values do not depend on the prefix),
+           then the prefix goes back over its layers */
+        dn_network_randomize(net, (uint64_t)seed, NULL);
+        if (loaded > 0 && (st = dn_network_load_weights_prefix(net, pos[2], &loaded, NULL)) != DN_OK) {
+            app_error("", st);
+            goto done;
+        }
     }
     if (clear) net->seen = 0;
     if (classes <= 0) classes = dn_network_classes(net);

@@ -70,8 +70,9 @@ void dn_gemm_set_threads(int n);
 /* im2col for one image: data (c, h, w) -> cols (c*ksize*ksize, out_h*out_w). */
 void dn_im2col(dn_pool *pool, const float *data, int c, int h, int w, int ksize, int stride,
                int pad, int out_h, int out_w, float *cols);
-/* col2im (accumulating): cols (c*ksize*ksize, out_h*out_w) added into data (c, h, w). */
-void dn_col2im(const float *cols, int c, int h, int w, int ksize, int stride, int pad,
+/* col2im (accumulating): cols (c*ksize*ksize, out_h*out_w) added into data (c, h, w); threaded
+   over channels when pool is given. */
+void dn_col2im(dn_pool *pool, const float *cols, int c, int h, int w, int ksize, int stride, int pad,
                int out_h, int out_w, float *data);
 
 /* ---- activations (activations.c) ---- */
@@ -344,6 +345,12 @@ void dn_loader_free(dn_loader *L);
 dn_status dn_label_path(const char *image, char *out, size_t n);
 /* Reads a YOLO label file: up to max boxes of (x, y, w, h, class); errors name file:line. */
 dn_status dn_read_labels(const char *path, int classes, float *boxes, int max, int *count);
+/* Reads a class map (gradcampp eval -map): lines "label-id network-class[,class...] [comment]"
+ * or "label-id -> class"; '#' starts a comment line; a label listed again adds classes to its set.
+ * Sets *map (n entries: label -> its first class, -1 where unmapped) and *pairs (npairs sorted,
+ * distinct (label, class) pairs); the caller frees both. Labels are 0..1000000, classes
+ * 0..classes-1; errors name file:line. */
+dn_status dn_read_class_map(const char *path, int classes, int **map, int *n, int **pairs, int *npairs);
 
 /* Atomic output files (io/afile.c): write to a.f, then dn_afile_close(&a, status) renames
  * the temporary over the target when status is DN_OK and every write succeeded, else removes

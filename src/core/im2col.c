@@ -59,20 +59,47 @@ void dn_im2col(dn_pool *pool, const float *data, int c, int h, int w, int ksize,
         im2col_rows(&j, 0, c * ksize * ksize);
 }
 
-void dn_col2im(const float *cols, int c, int h, int w, int ksize, int stride, int pad,
-               int out_h, int out_w, float *data)
+/* col2im for channels [c0, c1): every kernel row of a channel adds into that channel only, so
+   channels split between threads without sharing a byte. */
+static void col2im_channels(const im2col_job *j, int c0, int c1)
 {
-    for (int row = 0; row < c * ksize * ksize; row++) {
-        int kx = row % ksize, ky = (row / ksize) % ksize, ch = row / ksize / ksize;
-        float *dst = data + (size_t)ch * h * w;
-        const float *src = cols + (size_t)row * out_h * out_w;
-        for (int y = 0; y < out_h; y++) {
-            int iy = ky + y * stride - pad;
-            if (iy < 0 || iy >= h) continue;
-            for (int x = 0; x < out_w; x++) {
-                int ix = kx + x * stride - pad;
-                if (ix >= 0 && ix < w) dst[(size_t)iy * w + ix] += src[(size_t)y * out_w + x];
-            }
+    const int k = j->ksize, ow = j->out_w, oh = j->out_h, st = j->stride;
+    for (int row = c0 * k * k; row < c1 * k * k; row++) {
+        int kx = row % k, ky = (row / k) % k, ch = row / k / k;
+        float *dst = j->cols + (size_t)ch * j->h * j->w; /* (the image: the output here) */
+        const float *src = j->data + (size_t)row * oh * ow;
+        /* the x with 0 <= kx + x * st - pad < w */
+        int x0 = j->pad - kx > 0 ? (j->pad - kx + st - 1) / st : 0;
+        int x1 = (j->w - 1 + j->pad - kx) >= 0 ? (j->w - 1 + j->pad - kx) / st + 1 : 0;
+        if (x1 > ow) x1 = ow;
+        for (int y = 0; y < oh; y++) {
+            int iy = ky + y * st - j->pad;
+            if (iy < 0 || iy >= j->h) continue;
+            float *d = dst + (size_t)iy * j->w;
+            const float *s = src + (size_t)y * ow;
+            const int off = kx - j->pad;
+            if (st == 1)
+                for (int x = x0; x < x1; x++) d[off + x] += s[x];
+            else
+                for (int x = x0; x < x1; x++) d[off + x * st] += s[x];
         }
     }
+}
+
+static void col2im_task(void *ctx, int ith, int nth)
+{
+    const im2col_job *j = ctx;
+    int lo, hi;
+    dn_split(j->c, ith, nth, &lo, &hi);
+    col2im_channels(j, lo, hi);
+}
+
+void dn_col2im(dn_pool *pool, const float *cols, int c, int h, int w, int ksize, int stride, int pad,
+               int out_h, int out_w, float *data)
+{
+    im2col_job j = {cols, c, h, w, ksize, stride, pad, out_h, out_w, data};
+    if (pool && c > 1 && (size_t)c * ksize * ksize * out_h * out_w > 32768)
+        dn_pool_run(pool, col2im_task, &j);
+    else
+        col2im_channels(&j, 0, c);
 }

@@ -89,6 +89,92 @@ dn_status dn_read_labels(const char *path, int classes, float *boxes, int max, i
     return st;
 }
 
+static int cmp_pair(const void *a, const void *b)
+{
+    const int *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+dn_status dn_read_class_map(const char *path, int classes, int **map_out, int *n_out, int **pairs_out,
+                            int *npairs_out)
+{
+    *map_out = *pairs_out = NULL;
+    *n_out = *npairs_out = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return dn_error(DN_ERR_IO, "%s: cannot open the -map file: %s", path, strerror(errno));
+    int *map = NULL, cap = 0, ln = 0, n = 0, *pr = NULL, pcap = 0, np = 0;
+    dn_status st = DN_OK;
+    char line[8192];
+    while (st == DN_OK && fgets(line, sizeof line, f)) {
+        ln++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            st = dn_error(DN_ERR_PARSE, "%s:%d: line longer than %d characters", path, ln, (int)sizeof line - 2);
+            break;
+        }
+        char *s = line, *end;
+        while (*s == ' ' || *s == '\t') s++;
+        if (*s == '#' || *s == '\n' || *s == '\r' || !*s) continue;
+        long a = strtol(s, &end, 10);
+        int got = end != s;
+        s = end;
+        while (*s == ' ' || *s == '\t') s++;
+        if (got && s[0] == '-' && s[1] == '>') s += 2;
+        while (*s == ' ' || *s == '\t') s++;
+        if (!got || !(*s >= '0' && *s <= '9')) {
+            st = dn_error(DN_ERR_PARSE, "%s:%d: expected 'label-class-id network-class-id[,id...]'", path, ln);
+            break;
+        }
+        for (;;) {
+            long b = strtol(s, &end, 10);
+            s = end;
+            if (a < 0 || a > 1000000 || b < 0 || b >= classes) {
+                st = dn_error(DN_ERR_RANGE, "%s:%d: ids must be a label id 0..1000000 and network classes 0..%d",
+                              path, ln, classes - 1);
+                break;
+            }
+            if (a >= cap) {
+                int nc = (int)a + 64;
+                int *g = dn_realloc(map, (size_t)nc * sizeof(int));
+                if (!g) {
+                    st = dn_error(DN_ERR_NOMEM, "%s: out of memory", path);
+                    break;
+                }
+                for (int i = cap; i < nc; i++) g[i] = -1;
+                map = g, cap = nc;
+            }
+            if (np == pcap) {
+                int nc = pcap ? 2 * pcap : 256;
+                int *g = nc < pcap || (size_t)nc > ((size_t)1 << 28) ? NULL : dn_realloc(pr, (size_t)nc * 2 * sizeof(int));
+                if (!g) {
+                    st = dn_error(DN_ERR_NOMEM, "%s: out of memory", path);
+                    break;
+                }
+                pr = g, pcap = nc;
+            }
+            pr[2 * np] = (int)a, pr[2 * np + 1] = (int)b, np++;
+            if (map[a] < 0) map[a] = (int)b;
+            if (a + 1 > n) n = (int)a + 1;
+            if (*s != ',' || !(s[1] >= '0' && s[1] <= '9')) break;
+            s++;
+        }
+    }
+    if (st == DN_OK && ferror(f)) st = dn_error(DN_ERR_IO, "%s: read error", path);
+    fclose(f);
+    if (st == DN_OK && !map) st = dn_error(DN_ERR_PARSE, "%s: the -map file maps no class", path);
+    if (st != DN_OK) {
+        dn_free(map), dn_free(pr);
+        return st;
+    }
+    /* distinct pairs, sorted */
+    qsort(pr, (size_t)np, 2 * sizeof(int), cmp_pair);
+    int k = 0;
+    for (int i = 0; i < np; i++)
+        if (!k || pr[2 * i] != pr[2 * k - 2] || pr[2 * i + 1] != pr[2 * k - 1])
+            pr[2 * k] = pr[2 * i], pr[2 * k + 1] = pr[2 * i + 1], k++;
+    *map_out = map, *n_out = n, *pairs_out = pr, *npairs_out = k;
+    return DN_OK;
+}
+
 /* Bilinear sample of src at (sx, sy) (pixel centres at integers), 0.5 outside. */
 static inline float sample(const dn_image *im, int c, float sx, float sy)
 {

@@ -64,77 +64,137 @@ void dn_bn_fold(dn_bn *b)
     }
 }
 
-void dn_bn_train_forward(dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x, dn_activation act)
+/* Sums of a row in 8 float lanes (vectorised; the rows of a channel add up in double). */
+static float row_sum(const float *x, int n)
 {
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+    float s = 0;
+    for (; j < n; j++) s += x[j];
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+static float row_sq_dev(const float *x, int n, float m)
+{
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (x[j + l] - m) * (x[j + l] - m);
+    float s = 0;
+    for (; j < n; j++) s += (x[j] - m) * (x[j] - m);
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+/* sum of x * (y - m) */
+static float row_dot(const float *x, const float *y, int n, float m)
+{
+    float acc[8] = {0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[j + l] * (y[j + l] - m);
+    float s = 0;
+    for (; j < n; j++) s += x[j] * (y[j] - m);
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+typedef struct bn_job {
+    dn_bn *b;
+    float *data, *x; /* out (forward) or delta (backward); forward: the pre-activation copy */
+    int batch, spatial;
+    size_t stride;
+    dn_activation act;
+} bn_job;
+
+/* Forward for channels [lo, hi) of the pool's split: batch statistics, x_hat, scale and shift,
+   the copies the backward pass needs, the activation. */
+static void bn_forward_task(void *ctx, int ith, int nth)
+{
+    const bn_job *j = ctx;
+    dn_bn *b = j->b;
+    const int batch = j->batch, spatial = j->spatial;
     const size_t N = (size_t)batch * spatial;
-    memcpy(b->bn_x, out, (size_t)batch * stride * sizeof(float));
-    for (int k = 0; k < b->n; k++) {
+    int lo, hi;
+    dn_split(b->n, ith, nth, &lo, &hi);
+    for (int k = lo; k < hi; k++) {
         double sum = 0, sq = 0;
-        for (int i = 0; i < batch; i++) {
-            const float *o = out + i * stride + (size_t)k * spatial;
-            for (int j = 0; j < spatial; j++) sum += o[j];
-        }
-        double mean = sum / N;
-        for (int i = 0; i < batch; i++) {
-            const float *o = out + i * stride + (size_t)k * spatial;
-            for (int j = 0; j < spatial; j++) sq += (o[j] - mean) * (o[j] - mean);
-        }
-        double var = N > 1 ? sq / (N - 1) : 0;
+        for (int i = 0; i < batch; i++) sum += row_sum(j->data + i * j->stride + (size_t)k * spatial, spatial);
+        const double mean = sum / N;
+        for (int i = 0; i < batch; i++) sq += row_sq_dev(j->data + i * j->stride + (size_t)k * spatial, spatial, (float)mean);
+        const double var = N > 1 ? sq / (N - 1) : 0;
         b->mean[k] = (float)mean;
         b->variance[k] = (float)var;
         b->rolling_mean[k] = .99f * b->rolling_mean[k] + .01f * (float)mean;
         b->rolling_variance[k] = .99f * b->rolling_variance[k] + .01f * (float)var;
-        const float inv = 1.f / sqrtf((float)var + DN_BN_EPS);
+        const float inv = 1.f / sqrtf((float)var + DN_BN_EPS), m = (float)mean, sc = b->scales[k], bi = b->biases[k];
         for (int i = 0; i < batch; i++) {
-            float *o = out + i * stride + (size_t)k * spatial;
-            float *xn = b->x_norm + i * stride + (size_t)k * spatial;
-            for (int j = 0; j < spatial; j++) {
-                xn[j] = (o[j] - (float)mean) * inv;
-                o[j] = xn[j] * b->scales[k] + b->biases[k];
+            const size_t off = i * j->stride + (size_t)k * spatial;
+            float *o = j->data + off, *xn = b->x_norm + off, *bx = b->bn_x + off;
+            memcpy(bx, o, (size_t)spatial * sizeof(float));
+            for (int q = 0; q < spatial; q++) {
+                xn[q] = (o[q] - m) * inv;
+                o[q] = xn[q] * sc + bi;
             }
+            if (j->x) memcpy(j->x + off, o, (size_t)spatial * sizeof(float));
+            dn_activate(NULL, o, (size_t)spatial, j->act);
         }
     }
-    for (int i = 0; i < batch; i++) {
-        float *o = out + i * stride;
-        if (x) memcpy(x + i * stride, o, (size_t)b->n * spatial * sizeof(float));
-        dn_activate(NULL, o, (size_t)b->n * spatial, act);
-    }
+}
+
+void dn_bn_train_forward(dn_pool *pool, dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x,
+                         dn_activation act)
+{
+    bn_job j = {b, out, x, batch, spatial, stride, act};
+    dn_pool_run((size_t)batch * stride > 8192 ? pool : NULL, bn_forward_task, &j);
     dn_bn_fold(b); /* inference constants follow the rolling statistics */
 }
 
-void dn_bn_train_backward(dn_bn *b, float *delta, int batch, int spatial, size_t stride)
+static void bn_backward_task(void *ctx, int ith, int nth)
 {
+    const bn_job *j = ctx;
+    dn_bn *b = j->b;
+    const int batch = j->batch, spatial = j->spatial;
     const size_t N = (size_t)batch * spatial;
-    for (int k = 0; k < b->n; k++) {
+    int lo, hi;
+    dn_split(b->n, ith, nth, &lo, &hi);
+    for (int k = lo; k < hi; k++) {
         double sd = 0, sdx = 0;
         for (int i = 0; i < batch; i++) {
-            const float *dk = delta + i * stride + (size_t)k * spatial;
-            const float *xn = b->on ? b->x_norm + i * stride + (size_t)k * spatial : NULL;
-            for (int j = 0; j < spatial; j++) {
-                sd += dk[j];
-                if (xn) sdx += dk[j] * xn[j];
-            }
+            const size_t off = i * j->stride + (size_t)k * spatial;
+            sd += row_sum(j->data + off, spatial);
+            if (b->on) sdx += row_dot(j->data + off, b->x_norm + off, spatial, 0.f);
         }
         b->bias_updates[k] += (float)sd;
         if (!b->on) continue;
         b->scale_updates[k] += (float)sdx;
         /* g = delta * scale is dLoss/dx_hat, s = sqrt(v + eps):
            dx = (g - mean(g)) / s - (x - mu) sum(g (x - mu)) / (s^3 (N - 1)) */
-        const float sc = b->scales[k], s_ = sqrtf(b->variance[k] + DN_BN_EPS);
+        const float sc = b->scales[k], s_ = sqrtf(b->variance[k] + DN_BN_EPS), mu = b->mean[k];
         const double M = N > 1 ? (double)(N - 1) : 1.0;
-        double gm = sd * sc / N, gx = 0;
+        double gx = 0;
         for (int i = 0; i < batch; i++) {
-            const float *dk = delta + i * stride + (size_t)k * spatial;
-            const float *xx = b->bn_x + i * stride + (size_t)k * spatial;
-            for (int j = 0; j < spatial; j++) gx += dk[j] * sc * (xx[j] - b->mean[k]);
+            const size_t off = i * j->stride + (size_t)k * spatial;
+            gx += row_dot(j->data + off, b->bn_x + off, spatial, mu);
         }
-        const double coef = gx / ((double)s_ * s_ * s_ * M);
+        gx *= sc;
+        const float gm = (float)(sd * sc / N), coef = (float)(gx / ((double)s_ * s_ * s_ * M)), inv = 1.f / s_;
         for (int i = 0; i < batch; i++) {
-            float *dk = delta + i * stride + (size_t)k * spatial;
-            const float *xx = b->bn_x + i * stride + (size_t)k * spatial;
-            for (int j = 0; j < spatial; j++) dk[j] = (float)((dk[j] * sc - gm) / s_ - (xx[j] - b->mean[k]) * coef);
+            const size_t off = i * j->stride + (size_t)k * spatial;
+            float *dk = j->data + off;
+            const float *xx = b->bn_x + off;
+            for (int q = 0; q < spatial; q++) dk[q] = (dk[q] * sc - gm) * inv - (xx[q] - mu) * coef;
         }
     }
+}
+
+void dn_bn_train_backward(dn_pool *pool, dn_bn *b, float *delta, int batch, int spatial, size_t stride)
+{
+    bn_job j = {b, delta, NULL, batch, spatial, stride, DN_ACT_LINEAR};
+    dn_pool_run((size_t)batch * stride > 8192 ? pool : NULL, bn_backward_task, &j);
 }
 
 void dn_bn_update(dn_bn *b, const dn_update *u)

@@ -48,7 +48,7 @@ static void connected_forward(dn_layer *l, const dn_run *r)
     dn_gemm(r->net->pool, 0, 1, l->batch, p->n, l->inputs, 1.f, r->input, l->inputs, p->weights,
             l->inputs, 0.f, l->output, p->n);
     if (r->train && p->batch_normalize) {
-        dn_bn_train_forward(&p->bn, l->output, l->batch, 1, (size_t)p->n, p->x, p->act);
+        dn_bn_train_forward(r->net->pool, &p->bn, l->output, l->batch, 1, (size_t)p->n, p->x, p->act);
         return;
     }
     for (int b = 0; b < l->batch; b++) {
@@ -69,7 +69,7 @@ static void connected_backward(dn_layer *l, const dn_run *r)
     }
     if (r->train) {
         /* batch statistics (or the biases alone), then dW (n, inputs) += delta^T input */
-        dn_bn_train_backward(&p->bn, l->delta, l->batch, 1, (size_t)p->n);
+        dn_bn_train_backward(r->net->pool, &p->bn, l->delta, l->batch, 1, (size_t)p->n);
         dn_gemm(r->net->pool, 1, 0, p->n, l->inputs, l->batch, 1.f, l->delta, p->n, r->input, l->inputs, 1.f,
                 p->weight_updates, l->inputs);
     } else {

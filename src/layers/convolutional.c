@@ -218,7 +218,7 @@ static void conv_forward(dn_layer *l, const dn_run *r)
             conv_post_task(&j, 0, 1);
     }
     if (r->train && p->batch_normalize) {
-        dn_bn_train_forward(&p->bn, l->output, l->batch, ohw, (size_t)l->outputs, p->x, p->act);
+        dn_bn_train_forward(r->net->pool, &p->bn, l->output, l->batch, ohw, (size_t)l->outputs, p->x, p->act);
         conv_fold(l);
     }
 }
@@ -283,7 +283,7 @@ static void conv_backward_one(dn_layer *l, const dn_run *r, int d, float *ws, dn
             dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
         } else {
             dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, ws, ohw);
-            dn_col2im(ws, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
+            dn_col2im(pool, ws, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
         }
     }
 }
@@ -317,7 +317,7 @@ static void conv_backward_train(dn_layer *l, const dn_run *r)
     for (int b = 0; b < l->batch; b++)
         dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
                     (size_t)l->outputs, p->act, l->delta + (size_t)b * l->outputs);
-    dn_bn_train_backward(&p->bn, l->delta, l->batch, ohw, (size_t)l->outputs);
+    dn_bn_train_backward(r->net->pool, &p->bn, l->delta, l->batch, ohw, (size_t)l->outputs);
     for (int b = 0; b < l->batch; b++) {
         const float *in = r->input + (size_t)b * l->inputs;
         const float *delta = l->delta + (size_t)b * l->outputs;
@@ -361,7 +361,7 @@ static void conv_backward_train(dn_layer *l, const dn_run *r)
                 dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
             } else {
                 dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, net->workspace, ohw);
-                dn_col2im(net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
+                dn_col2im(net->pool, net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
             }
         }
     }

@@ -50,10 +50,10 @@ void dn_bn_free(dn_bn *b);
 void dn_bn_fold(dn_bn *b);
 /* out (batch, n, spatial) holds the raw layer output; normalises with batch statistics, scales,
  * adds the biases, copies the pre-activation to x when non-NULL, and applies act. */
-void dn_bn_train_forward(dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x, dn_activation act);
+void dn_bn_train_forward(dn_pool *pool, dn_bn *b, float *out, int batch, int spatial, size_t stride, float *x, dn_activation act);
 /* delta already multiplied by the activation's derivative: accumulates bias/scale updates and
  * turns delta into the gradient w.r.t. the raw output. */
-void dn_bn_train_backward(dn_bn *b, float *delta, int batch, int spatial, size_t stride);
+void dn_bn_train_backward(dn_pool *pool, dn_bn *b, float *delta, int batch, int spatial, size_t stride);
 void dn_bn_update(dn_bn *b, const dn_update *u);
 void dn_sgd_update(float *w, float *dw, size_t n, const dn_update *u);
 dn_status dn_bn_load_stats(dn_bn *b, dn_wreader *r);

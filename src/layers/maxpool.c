@@ -65,15 +65,14 @@ static void maxpool_task(void *ctx, int ith, int nth)
             for (int y = 0; y < l->out_h; y++) {
                 const float *r0 = in + (size_t)(2 * y) * l->w, *r1 = r0 + l->w;
                 for (int x = 0; x < l->out_w; x++) {
+                    /* branch-free (random data mispredicts every branch); ties keep the first
+                       of a, b, c, d as the general loop does */
                     int i0 = 2 * x;
                     float a = r0[i0], b = r0[i0 + 1], c = r1[i0], d = r1[i0 + 1];
-                    int bi = i0;
-                    float best = a;
-                    if (b > best) best = b, bi = i0 + 1;
-                    if (c > best) best = c, bi = l->w + i0;
-                    if (d > best) best = d, bi = l->w + i0 + 1;
-                    out[y * l->out_w + x] = best;
-                    idx[y * l->out_w + x] = 2 * y * l->w + bi;
+                    float m0 = b > a ? b : a, m1 = d > c ? d : c;
+                    int j0 = i0 + (b > a), j1 = l->w + i0 + (d > c), low = m1 > m0;
+                    out[y * l->out_w + x] = low ? m1 : m0;
+                    idx[y * l->out_w + x] = 2 * y * l->w + (low ? j1 : j0);
                 }
             }
         }

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 S=tests/fuzz/seeds
-rm -rf "$S"; mkdir -p "$S"/{cfg,weights,jpeg,png,labels,datafile,args}
+rm -rf "$S"; mkdir -p "$S"/{cfg,weights,jpeg,png,labels,datafile,args,json,classmap}
 
 # cfg: the shipped models, then one small network per layer type
 cp cfg/fashion.cfg cfg/scenes.cfg "$S/cfg/"
@@ -204,4 +204,24 @@ a basic 'cfg\0weights\0dog.jpg\0-thresh\0.3\0-method\0gradcam\0-raw'
 a numbers 'x\0-top\0-3\0-alpha\01e-3\0-layer\0-2\0-5'
 a missing '-out'
 a bad 'a\0-thresh\0nan\0-top\099999999999'
+# JSON: what gradcampp -json and gradcampp eval -json write (an eval shard of 3 test scenes and
+# its merge, needs data/scenes from make_scenes.py), plus escapes and surrogates by hand
+./darknet gradcampp cfg/scenes.data cfg/scenes.cfg data/scenes.weights data/scene_demo.png -json -out "$S/tmp" >/dev/null
+mv "$S/tmp/gradcampp.json" "$S/json/gradcampp_detector.json"
+./darknet gradcampp cfg/fashion.data cfg/fashion.cfg data/fashion.weights data/garment_demo.png -json -out "$S/tmp" >/dev/null
+mv "$S/tmp/gradcampp.json" "$S/json/gradcampp_classifier.json"
+if [ -f data/scenes/test.list ]; then
+    head -n 3 data/scenes/test.list | sed "s|^$PWD/||" >"$S/tmp/list.txt"
+    ./darknet gradcampp eval cfg/scenes.data cfg/scenes.cfg data/scenes.weights "$S/tmp/list.txt" -shard 0/2 \
+        -json "$S/json/eval_shard.json" >/dev/null
+    ./darknet gradcampp eval merge "$S/json/eval_merged.json" "$S/json/eval_shard.json" >/dev/null 2>&1 || true
+fi
+rm -rf "$S/tmp"
+printf '{"a": [1, -2.5e3, true, false, null, "x\\u00e9\\ud83d\\ude00\\n\\"\\\\\\/"], "b": {}}' >"$S/json/values.json"
+printf '"\\ud800 lone \\udc00"' >"$S/json/surrogates.json"
+
+# class maps (gradcampp eval -map)
+cp data/coco_to_imagenet.txt "$S/classmap/"
+printf '# comment\n0 1\n1 -> 2\n2 3,4,5 trailing words\n0 7\n' >"$S/classmap/forms.txt"
+
 echo "seeds: $(find "$S" -type f | wc -l) files, $(du -sk "$S" | cut -f1) KiB"
