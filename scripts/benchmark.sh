@@ -91,16 +91,22 @@ train_rate() { # label kind data cfg
     b=$(sed -n 's/^batch *= *//p' "$cfg" | head -1)
     if [ -x "$REF" ]; then
         # Debian's darknet to a file (a pipe to head makes it block-buffer, and under stdbuf it
-        # crashes), stopped once 25 batches are in; its "Loaded: x seconds" lines are skipped
-        ( cd "$tmp" && exec $REF "$2" train "$tmp/t.data" "$cfg" > "$tmp/ref.log" 2>/dev/null ) &
-        local pid=$! i
-        for i in $(seq 900); do
+        # crashes), stopped once 25 batches are in; its "Loaded: x seconds" lines are skipped.
+        # It sometimes segfaults in its loader thread: up to 3 tries.
+        local try
+        for try in 1 2 3; do
+            ( cd "$tmp" && exec $REF "$2" train "$tmp/t.data" "$cfg" > "$tmp/ref.log" 2>/dev/null ) 2>/dev/null &
+            local pid=$! i
+            for i in $(seq 900); do
+                [ "$(grep -c 'rate,' "$tmp/ref.log" 2>/dev/null)" -ge 25 ] && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 1
+            done
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
             [ "$(grep -c 'rate,' "$tmp/ref.log" 2>/dev/null)" -ge 25 ] && break
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 1
+            echo "  (Debian's darknet stopped after $(grep -c 'rate,' "$tmp/ref.log") batches; try $try of 3)" >&2
         done
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
         theirs=$(sed -n '/rate,/s/.* \([0-9.]*\) seconds.*/\1/p' "$tmp/ref.log" | head -25 | tail -n +6 | median)
     fi
     awk -v l="$1" -v b="$b" -v o="$ours" -v t="${theirs:-0}" 'BEGIN {

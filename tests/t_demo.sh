@@ -71,6 +71,12 @@ grep -q "no camera at index 99" "$tmp/err" && ok "names the camera index" || bad
 expect "missing video" 1 "$DK" gradcampp demo "${NET[@]}" "$tmp/none.mp4" -dont_show
 expect "empty video" 1 "$DK" gradcampp demo "${NET[@]}" "$tmp/empty.avi" -dont_show
 expect "unreadable video" 1 "$DK" gradcampp demo "${NET[@]}" "$tmp/garbage.mp4" -dont_show
+# hostile image-sequence patterns (a path with % goes to OpenCV's sequence reader): one line each
+for pat in 'x_%s%n.png' '%999999999d.png' '%d%d.png' '%' 'a%%b.png' '%-5d.jpg'; do
+    expect "sequence pattern '$pat': exit 1" 1 "$DK" gradcampp demo "${NET[@]}" "$tmp/$pat" -dont_show
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "cannot be decoded as a video" "$tmp/err" \
+        || bad "sequence pattern '$pat': $(head -c 300 "$tmp/err")"
+done
 expect "unwritable output" 1 "$DK" gradcampp demo "${NET[@]}" "$IN" -dont_show -out /nonexistent/dir/x.avi
 grep -q "cannot be written" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 2 ] && ok "unwritable output: clear message" || bad "unwritable output: $(cat "$tmp/err")"
 expect "output extension other than .mp4/.avi" 1 "$DK" gradcampp demo "${NET[@]}" "$IN" -dont_show -out "$tmp/x.mkv"

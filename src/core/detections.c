@@ -66,9 +66,11 @@ void dn_detections_nms(dn_detection *dets, int count, float iou_thresh)
     for (int k = 0; k < classes; k++) {
         g_sort_class = k;
         qsort(dets, (size_t)count, sizeof *dets, by_prob_desc);
-        for (int i = 0; i < count; i++) {
+        int m = 0; /* the boxes with a score for class k come first */
+        while (m < count && dets[m].prob[k] > 0) m++;
+        for (int i = 0; i < m; i++) {
             if (dets[i].prob[k] == 0) continue;
-            for (int j = i + 1; j < count; j++)
+            for (int j = i + 1; j < m; j++)
                 if (dets[j].prob[k] > 0 && dn_box_iou(dets[i].bbox, dets[j].bbox) > iou_thresh) dets[j].prob[k] = 0;
         }
     }

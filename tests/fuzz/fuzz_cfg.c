@@ -31,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 st = dn_network_detections(net, 64, 48, .001f, 1, &dets, &n);
                 fuzz_expect_reason(st);
                 if (st == DN_OK) {
-                    dn_detections_nms(dets, n, .45f);
+                    /* NMS is quadratic in the boxes that score, as Darknet's: a 128x128 region
+                       grid (81,920 boxes) takes 12 s, so the harness leaves such outputs out */
+                    if (n <= 8192) dn_detections_nms(dets, n, .45f);
                     dn_detections_free(dets, n);
                 }
             }
