@@ -47,13 +47,25 @@ static dn_status shortcut_create(dn_layer *l, dn_network *net, const dn_cfg *cfg
     return DN_OK;
 }
 
-/* Visits the pairs (out index, add index) of pjreddie's shortcut rule for one image. */
+/* Visits the pairs (out index, add index) of pjreddie's shortcut rule for one image. The rule
+ * takes stride and sample from the widths alone; when the heights are in another ratio its
+ * rows would run past one of the maps (Darknet reads and writes out of bounds there), so rows
+ * and columns are limited to those inside both. */
+static inline int shortcut_span(int m, int a, int stride, int b, int sample)
+{
+    int ra = (a + stride - 1) / stride, rb = (b + sample - 1) / sample;
+    if (ra < m) m = ra;
+    return rb < m ? rb : m;
+}
+
 #define SHORTCUT_PAIRS(src, l, BODY)                                                             \
     do {                                                                                       \
         int w1 = (src)->out_w, h1 = (src)->out_h, c1 = (src)->out_c;                           \
         int w2 = (l)->out_w, h2 = (l)->out_h, c2 = (l)->out_c;                                 \
         int stride = w1 / w2 > 1 ? w1 / w2 : 1, sample = w2 / w1 > 1 ? w2 / w1 : 1;            \
         int minw = w1 < w2 ? w1 : w2, minh = h1 < h2 ? h1 : h2, minc = c1 < c2 ? c1 : c2;      \
+        minw = shortcut_span(minw, w1, stride, w2, sample);                                    \
+        minh = shortcut_span(minh, h1, stride, h2, sample);                                    \
         (void)c2;                                                                              \
         for (int k = 0; k < minc; k++)                                                         \
             for (int j = 0; j < minh; j++)                                                     \
