@@ -158,16 +158,33 @@ static dn_network *yolo_net(const char *name, const char *norms)
     return net;
 }
 
-TEST(test_yolo_normalizers)
+/* Two such heads, the default one (a) and one with the extra keys (b), after one training step on
+ * the same input and truth: one box of class 1, (.4, .6) 4 x 3.6 px. Returns 0 (and frees) if
+ * either could not be built. */
+static int yolo_pair(const char *name, const char *keys, dn_network **a, dn_network **b)
 {
-    dn_network *a = yolo_net("y1", ""), *b = yolo_net("y2", "iou_normalizer=.5\nobj_normalizer=.25");
-    CHECK(a && b);
-    if (!a || !b) return;
+    char na[32], nb[32];
+    snprintf(na, sizeof na, "%s1", name);
+    snprintf(nb, sizeof nb, "%s2", name);
+    *a = yolo_net(na, "");
+    *b = yolo_net(nb, keys);
+    if (!*a || !*b) {
+        dn_network_free(*a);
+        dn_network_free(*b);
+        return 0;
+    }
     float x[3 * 64], truth[DN_MAX_BOXES * 5] = {.4f, .6f, .5f, .45f, 1};
     uint64_t s = 3;
     for (int i = 0; i < 3 * 64; i++) x[i] = dn_rng_uniform(&s) - .5f;
-    dn_network_train_step(a, x, truth, DN_MAX_BOXES * 5);
-    dn_network_train_step(b, x, truth, DN_MAX_BOXES * 5);
+    dn_network_train_step(*a, x, truth, DN_MAX_BOXES * 5);
+    dn_network_train_step(*b, x, truth, DN_MAX_BOXES * 5);
+    return 1;
+}
+
+TEST(test_yolo_normalizers)
+{
+    dn_network *a, *b;
+    CHECK(yolo_pair("y", "iou_normalizer=.5\nobj_normalizer=.25", &a, &b));
     const float *da = a->layers[1].delta, *db = b->layers[1].delta;
     int box = 0, obj = 0, cls = 0;
     for (int i = 0; i < 21 * 64; i++) {
@@ -178,6 +195,39 @@ TEST(test_yolo_normalizers)
         box += entry < 4, obj += entry == 4, cls += entry > 4;
     }
     CHECK(box == 4 && obj > 100 && cls == 2);
+    dn_network_free(a);
+    dn_network_free(b);
+}
+
+/* AlexeyAB's iou_thresh: the truth (4 x 3.6 px on an 8x8 input) fits anchor 4,4 best (IoU .90);
+ * anchor 6,3 overlaps its shape by .59 and anchor 2,2 by .28, so iou_thresh=.3 adds anchor 6,3 at
+ * the same cell, with its own box targets, objectness 1 and the one-hot class. */
+TEST(test_yolo_iou_thresh)
+{
+    dn_network *a, *b;
+    CHECK(yolo_pair("t", "iou_thresh=.3", &a, &b));
+    const float *da = a->layers[1].delta, *db = b->layers[1].delta, *o = b->layers[1].output;
+    const int cell = 4 * 8 + 3; /* row (int)(.6 * 8), column (int)(.4 * 8) */
+    for (int anchor = 0; anchor < 3; anchor++) {
+        const float *pa = da + anchor * 7 * 64 + cell, *pb = db + anchor * 7 * 64 + cell;
+        const float *ob = o + anchor * 7 * 64 + cell;
+        int learns_a = anchor == 1, learns_b = anchor >= 1;
+        CHECK((pa[5 * 64] != 0) == learns_a);
+        CHECK((pb[5 * 64] != 0) == learns_b);
+        if (!learns_b) continue;
+        CHECK_NEAR(pb[4 * 64], 1 - ob[4 * 64], 1e-6);
+        CHECK_NEAR(pb[5 * 64], 0 - ob[5 * 64], 1e-6);
+        CHECK_NEAR(pb[6 * 64], 1 - ob[6 * 64], 1e-6);
+        float anchor_w = anchor == 1 ? 4 : 6;
+        CHECK_NEAR(pb[2 * 64], (2 - .5f * .45f) * (logf(.5f * 8 / anchor_w) - ob[2 * 64]), 1e-5);
+    }
+    int box_a = 0, box_b = 0;
+    for (int i = 0; i < 21 * 64; i++) {
+        int entry = (i / 64) % 7;
+        box_a += entry < 4 && da[i] != 0;
+        box_b += entry < 4 && db[i] != 0;
+    }
+    CHECK(box_a == 4 && box_b == 8);
     dn_network_free(a);
     dn_network_free(b);
 }
@@ -293,6 +343,7 @@ int main(void)
     RUN(test_learns_a_toy_task);
     RUN(test_adam_first_step);
     RUN(test_yolo_normalizers);
+    RUN(test_yolo_iou_thresh);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

@@ -10,6 +10,7 @@ typedef struct yolo {
     float scale_x_y;
     float ignore_thresh;
     float iou_normalizer, obj_normalizer; /* training: weights of the box and objectness deltas */
+    float iou_thresh; /* training: other anchors whose shape overlaps a truth by more also learn it */
 } yolo;
 
 static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn_section *s)
@@ -23,11 +24,12 @@ static dn_status yolo_create(dn_layer *l, dn_network *net, const dn_cfg *cfg, dn
     GET_FLOAT("ignore_thresh", .5f, &p->ignore_thresh);
     GET_FLOAT("iou_normalizer", 1, &p->iou_normalizer);
     GET_FLOAT("obj_normalizer", 1, &p->obj_normalizer);
+    GET_FLOAT("iou_thresh", 1, &p->iou_thresh);
     int new_coords;
     GET_INT("new_coords", 0, &new_coords);
     if (new_coords) return LAYER_FAIL(DN_ERR_UNSUPPORTED, "new_coords", "new_coords=1 (scaled YOLOv4) is not supported");
     /* training keys: read so they are known, used by the trainer */
-    static const char *const keys[] = {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
+    static const char *const keys[] = {"jitter", "ignore_thresh", "truth_thresh", "random",
         "cls_normalizer", "iou_loss", "nms_kind", "beta_nms",
         "max_delta", "counters_per_class", "label_smooth_eps", "resize", "focal_loss", "max",
         "objectness_smooth", "track_history_size", "sim_thresh", "dets_for_track",
@@ -87,13 +89,42 @@ static void yolo_forward(dn_layer *l, const dn_run *r)
     if (r->train && r->net->truth) yolo_loss(l, r->net);
 }
 
+/* The deltas of one truth at anchor a (index into the mask) of cell (col, row): box deltas
+ * scaled by (2 - w*h) * iou_normalizer, objectness 1 * obj_normalizer, classes one-hot (when the
+ * anchor already learns another truth of this batch item, only this truth's class is added). */
+static void yolo_truth_deltas(const yolo *p, const dn_layer *l, const dn_network *net, const float *o,
+                              float *d, dn_box tr, int cls, int a, int col, int row)
+{
+    const int hw = l->w * l->h;
+    const int n = p->mask[a];
+    size_t base = (size_t)a * (p->classes + 5) * hw + (size_t)row * l->w + col;
+    float scale = (2 - tr.w * tr.h) * p->iou_normalizer;
+    float tx = tr.x * l->w - col, ty = tr.y * l->h - row;
+    float tw = logf(tr.w * net->w / p->anchors[2 * n]), th = logf(tr.h * net->h / p->anchors[2 * n + 1]);
+    d[base] = scale * (tx - o[base]);
+    d[base + hw] = scale * (ty - o[base + hw]);
+    d[base + 2 * hw] = scale * (tw - o[base + 2 * hw]);
+    d[base + 3 * hw] = scale * (th - o[base + 3 * hw]);
+    d[base + 4 * hw] = p->obj_normalizer * (1 - o[base + 4 * hw]);
+    size_t ci = base + (size_t)5 * hw;
+    if (d[ci + (size_t)cls * hw] != 0) {
+        d[ci + (size_t)cls * hw] = 1 - o[ci + (size_t)cls * hw];
+    } else {
+        for (int k = 0; k < p->classes; k++) d[ci + (size_t)k * hw] = (k == cls) - o[ci + (size_t)k * hw];
+    }
+}
+
 /* Training loss (pjreddie's YOLOv3 rule, Darknet's sign: delta = target - output): every
  * anchor's objectness is pushed to 0 unless its box overlaps a truth by more than ignore_thresh;
  * each truth is assigned to the cell it falls in and the anchor (of all heads) whose shape fits
- * it best; if that anchor is in this head: box deltas scaled by 2 - w*h, objectness 1, classes
- * one-hot. AlexeyAB's iou_normalizer and obj_normalizer weight the box and objectness deltas
- * (default 1: pjreddie's loss; AlexeyAB's own default iou_normalizer is .75). The deltas go to
- * the logits unchanged (the logistic's derivative is left out, as in Darknet). cost = |delta|^2. */
+ * it best; if that anchor is in this head it learns the truth (yolo_truth_deltas). AlexeyAB's
+ * iou_thresh (default 1: off) also assigns the truth to every other anchor of this head whose
+ * shape overlaps the truth's by more than iou_thresh, at the same cell: without it those anchors
+ * are only spared the no-object push (their boxes overlap the truth) and never learn its class,
+ * so they fire with untrained class scores. AlexeyAB's iou_normalizer and obj_normalizer weight
+ * the box and objectness deltas (default 1: pjreddie's loss; AlexeyAB's own default
+ * iou_normalizer is .75). The deltas go to the logits unchanged (the logistic's derivative is
+ * left out, as in Darknet). cost = |delta|^2. */
 static void yolo_loss(dn_layer *l, const dn_network *net)
 {
     yolo *p = l->priv;
@@ -133,24 +164,15 @@ static void yolo_loss(dn_layer *l, const dn_network *net)
                     best_n = n;
                 }
             }
-            int a = -1;
-            for (int k = 0; k < p->n; k++)
-                if (p->mask[k] == best_n) a = k;
-            if (a < 0) continue;
-            size_t base = (size_t)a * per * hw + (size_t)row * l->w + col;
-            float scale = (2 - tr.w * tr.h) * p->iou_normalizer;
-            float tx = tr.x * l->w - col, ty = tr.y * l->h - row;
-            float tw = logf(tr.w * net->w / p->anchors[2 * best_n]), th = logf(tr.h * net->h / p->anchors[2 * best_n + 1]);
-            d[base] = scale * (tx - o[base]);
-            d[base + hw] = scale * (ty - o[base + hw]);
-            d[base + 2 * hw] = scale * (tw - o[base + 2 * hw]);
-            d[base + 3 * hw] = scale * (th - o[base + 3 * hw]);
-            d[base + 4 * hw] = p->obj_normalizer * (1 - o[base + 4 * hw]);
-            size_t ci = base + (size_t)5 * hw;
-            if (d[ci + (size_t)cls * hw] != 0) {
-                d[ci + (size_t)cls * hw] = 1 - o[ci + (size_t)cls * hw];
-            } else {
-                for (int k = 0; k < p->classes; k++) d[ci + (size_t)k * hw] = (k == cls) - o[ci + (size_t)k * hw];
+            for (int a = 0; a < p->n; a++) {
+                int n = p->mask[a];
+                if (n == best_n) {
+                    yolo_truth_deltas(p, l, net, o, d, tr, cls, a, col, row);
+                } else if (p->iou_thresh < 1) {
+                    dn_box an = {0, 0, p->anchors[2 * n] / net->w, p->anchors[2 * n + 1] / net->h};
+                    dn_box ts = {0, 0, tr.w, tr.h};
+                    if (dn_box_iou(an, ts) > p->iou_thresh) yolo_truth_deltas(p, l, net, o, d, tr, cls, a, col, row);
+                }
             }
         }
     }
