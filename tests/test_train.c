@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static char tmpdir[] = "/tmp/dn_test_train_XXXXXX";
 
@@ -232,6 +233,72 @@ TEST(test_yolo_iou_thresh)
     dn_network_free(b);
 }
 
+/* stopbackward (AlexeyAB's key): =1 freezes the layer and every layer below it for good; =n > 1
+ * until iteration n. Frozen layers keep their weights bit for bit (no decay, no momentum), with SGD
+ * and with Adam; the layers above keep learning. */
+static const float *weights_of(dn_layer *l, size_t *n)
+{
+    dn_param ps[3];
+    int np = dn_layer_train_params(l, ps);
+    for (int k = 0; k < np; k++)
+        if (!strcmp(ps[k].name, "weights")) {
+            *n = ps[k].n < 64 ? ps[k].n : 64;
+            return ps[k].value;
+        }
+    *n = 0;
+    return NULL;
+}
+
+static int frozen_steps(const char *optimizer, int stop, int steps, int *changed)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "[net]\nwidth=4\nheight=4\nchannels=1\nbatch=2\nlearning_rate=.1\nmomentum=.9\n"
+             "decay=.0005\n%s\n"
+             "[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=leaky\n"
+             "[convolutional]\nfilters=3\nsize=1\nactivation=leaky\nstopbackward=%d\n"
+             "[connected]\noutput=2\nactivation=linear\n[softmax]\n",
+             optimizer, stop);
+    dn_network *net = build("frozen", text, 2);
+    if (!net) return 0;
+    dn_network_randomize(net, 4, NULL);
+    if (dn_network_train_prepare(net) != DN_OK) return 0;
+    float before[3][64];
+    size_t n[3];
+    for (int i = 0; i < 3; i++) {
+        const float *w = weights_of(&net->layers[i], &n[i]);
+        if (!w || !n[i]) return 0;
+        memcpy(before[i], w, sizeof(float) * n[i]);
+    }
+    uint64_t s = 5;
+    float x[32], truth[4] = {1, 0, 0, 1};
+    for (int k = 0; k < steps; k++) {
+        for (int i = 0; i < 32; i++) x[i] = dn_rng_uniform(&s);
+        dn_network_train_step(net, x, truth, 2);
+        dn_network_update(net, .1f, 2);
+        net->seen += 2;
+    }
+    for (int i = 0; i < 3; i++) changed[i] = memcmp(before[i], weights_of(&net->layers[i], &n[i]), sizeof(float) * n[i]) != 0;
+    dn_network_free(net);
+    return 1;
+}
+
+TEST(test_stopbackward)
+{
+    const char *opt[2] = {"", "adam=1"};
+    for (int o = 0; o < 2; o++) {
+        int c[3];
+        CHECK(frozen_steps(opt[o], 1, 3, c));
+        CHECK(!c[0] && !c[1] && c[2]);
+        CHECK(frozen_steps(opt[o], 3, 3, c)); /* iterations 0-2: frozen */
+        CHECK(!c[0] && !c[1] && c[2]);
+        CHECK(frozen_steps(opt[o], 3, 5, c)); /* iterations 3-4: all learn */
+        CHECK(c[0] && c[1] && c[2]);
+        CHECK(frozen_steps(opt[o], 0, 1, c));
+        CHECK(c[0] && c[1] && c[2]);
+    }
+}
+
 TEST(test_learning_rate_policies)
 {
     dn_network net = {0};
@@ -344,6 +411,7 @@ int main(void)
     RUN(test_adam_first_step);
     RUN(test_yolo_normalizers);
     RUN(test_yolo_iou_thresh);
+    RUN(test_stopbackward);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}

@@ -218,6 +218,8 @@ struct dn_layer {
     size_t workspace;        /* floats of shared scratch this layer needs */
     int classes;             /* classes of a softmax/detection layer, else 0 */
     float cost;              /* training: this layer's loss over the last batch */
+    int stopbackward;        /* training (AlexeyAB's key): 1 = the backward pass stops here (this
+                                layer and those below are frozen); n > 1: until iteration n */
     void *priv;
 };
 
@@ -262,6 +264,7 @@ struct dn_network {
     const float *truth;
     int truth_size;
     uint64_t rng; /* training randomness (dropout) */
+    int frozen;   /* training: layers 0..frozen-1 got no gradient in the last step (0: none) */
 };
 #define DN_MAX_BOXES 90
 

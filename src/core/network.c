@@ -173,6 +173,10 @@ static dn_status network_parse(const char *cfg_path, int batch, dn_network **out
         l->inputs = l->w * l->h * l->c;
         net->n = i + 1; /* layers 0..i are destroyed on failure */
         st = ops->create(l, net, cfg, s);
+        if (st == DN_OK && (st = dn_sec_int(cfg, s, "stopbackward", 0, &l->stopbackward)) == DN_OK &&
+            l->stopbackward < 0)
+            st = dn_error(DN_ERR_RANGE, "%s:%d: stopbackward=%d must be >= 0", cfg_path,
+                          dn_sec_line(s, "stopbackward"), l->stopbackward);
         if (st != DN_OK) {
             /* make sure the message names the cfg file and line */
             const char *msg = dn_last_error();

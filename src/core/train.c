@@ -48,8 +48,14 @@ float dn_network_train_step(dn_network *net, const float *input, const float *tr
         l->ops->forward(l, &r);
         r.input = l->output;
     }
+    const long iteration = (long)(net->seen / (uint64_t)(net->cfg_batch > 0 ? net->cfg_batch : net->batch));
+    net->frozen = 0;
     for (int i = net->n - 1; i >= 0; i--) {
         dn_layer *l = &net->layers[i];
+        if (l->stopbackward == 1 || l->stopbackward > iteration) {
+            net->frozen = i + 1;
+            break;
+        }
         r.input = i ? net->layers[i - 1].output : input;
         r.input_delta = i ? net->layers[i - 1].delta : NULL;
         l->ops->backward(l, &r);
@@ -84,6 +90,9 @@ float dn_network_rate(const dn_network *net, long batch_num)
     }
 }
 
+/* Both updates leave the layers frozen by stopbackward (0..frozen-1) exactly as they are: no
+ * weight decay, no momentum (AlexeyAB still decays them a little under SGD). */
+
 /* Adam as pjreddie's and AlexeyAB's Darknet apply it: d = the accumulated update (-dLoss/dw
  * summed over the batch) less decay*batch*w for weights; m = B1 m + (1-B1) d, v = B2 v + (1-B2) d^2,
  * w += rate * m/(1-B1^t) / (sqrt(v/(1-B2^t)) + eps); the update is then cleared. t counts from 1. */
@@ -91,7 +100,7 @@ static void adam_update(dn_network *net, float rate, int batch)
 {
     const double t = (double)(net->seen / (uint64_t)(batch > 0 ? batch : 1)) + 1;
     const float c1 = (float)(1 - pow(net->B1, t)), c2 = (float)(1 - pow(net->B2, t));
-    for (int i = 0; i < net->n; i++) {
+    for (int i = net->frozen; i < net->n; i++) {
         dn_param ps[3];
         int np = dn_layer_train_params(&net->layers[i], ps);
         for (int k = 0; k < np; k++) {
@@ -117,6 +126,6 @@ void dn_network_update(dn_network *net, float rate, int batch)
         return;
     }
     dn_update u = {rate, net->momentum, net->decay, batch};
-    for (int i = 0; i < net->n; i++)
+    for (int i = net->frozen; i < net->n; i++)
         if (net->layers[i].ops->update) net->layers[i].ops->update(&net->layers[i], &u);
 }
