@@ -83,7 +83,10 @@ echo
 # training throughput: the project's own cfgs and data, 25 batches each (first 5 dropped)
 train_rate() { # label kind data cfg
     local ours theirs cfg
-    cfg=$(readlink -f "$4")
+    # every layer trains in the measured batches: stopbackward=n (AlexeyAB: frozen until batch n)
+    # is left out, and pjreddie's darknet would read it as frozen for good
+    cfg="$tmp/$(basename "$4")"
+    sed '/^stopbackward/d' "$4" > "$cfg"
     mkdir -p "$tmp/bk"
     sed "s|^backup=.*|backup=$tmp/bk/|" "$3" > "$tmp/t.data"
     ours=$(./darknet "$2" train "$tmp/t.data" "$cfg" -max 25 -threads "$TH" 2>/dev/null | sed -n '/rate,/s/.*, \([0-9.]*\) seconds.*/\1/p' | tail -n +6 | median)
