@@ -409,7 +409,7 @@ int cmd_detector_map(int argc, char **argv)
             fprintf(stderr, "%d/%d images, %.1f img/s, ETA %s\n", i + 1, npaths, (i + 1) / el, eta);
         }
     }
-    qsort(all, (size_t)ndet, sizeof *all, by_prob);
+    if (ndet) qsort(all, (size_t)ndet, sizeof *all, by_prob); /* qsort(NULL, 0) is undefined */
     double sum_ap = 0;
     int present = 0;
     for (int c = 0; c < classes; c++) {
