@@ -89,6 +89,14 @@ static void yolo_forward(dn_layer *l, const dn_run *r)
     if (r->train && r->net->truth) yolo_loss(l, r->net);
 }
 
+/* IoU of anchor n's shape with the truth's shape, both centred at the origin. */
+static float anchor_shape_iou(const yolo *p, const dn_network *net, int n, dn_box tr)
+{
+    dn_box an = {0, 0, p->anchors[2 * n] / net->w, p->anchors[2 * n + 1] / net->h};
+    dn_box ts = {0, 0, tr.w, tr.h};
+    return dn_box_iou(an, ts);
+}
+
 /* The deltas of one truth at anchor a (index into the mask) of cell (col, row): box deltas
  * scaled by (2 - w*h) * iou_normalizer, objectness 1 * obj_normalizer, classes one-hot (when the
  * anchor already learns another truth of this batch item, only this truth's class is added). */
@@ -156,9 +164,7 @@ static void yolo_loss(dn_layer *l, const dn_network *net)
             int best_n = 0;
             float best = 0;
             for (int n = 0; n < p->total; n++) {
-                dn_box an = {0, 0, p->anchors[2 * n] / net->w, p->anchors[2 * n + 1] / net->h};
-                dn_box ts = {0, 0, tr.w, tr.h};
-                float iou = dn_box_iou(an, ts);
+                float iou = anchor_shape_iou(p, net, n, tr);
                 if (iou > best) {
                     best = iou;
                     best_n = n;
@@ -166,13 +172,8 @@ static void yolo_loss(dn_layer *l, const dn_network *net)
             }
             for (int a = 0; a < p->n; a++) {
                 int n = p->mask[a];
-                if (n == best_n) {
+                if (n == best_n || (p->iou_thresh < 1 && anchor_shape_iou(p, net, n, tr) > p->iou_thresh))
                     yolo_truth_deltas(p, l, net, o, d, tr, cls, a, col, row);
-                } else if (p->iou_thresh < 1) {
-                    dn_box an = {0, 0, p->anchors[2 * n] / net->w, p->anchors[2 * n + 1] / net->h};
-                    dn_box ts = {0, 0, tr.w, tr.h};
-                    if (dn_box_iou(an, ts) > p->iou_thresh) yolo_truth_deltas(p, l, net, o, d, tr, cls, a, col, row);
-                }
             }
         }
     }
