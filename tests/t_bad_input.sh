@@ -46,6 +46,9 @@ mk unknown_section.cfg "$NET
 filters=4
 "
 mk no_net.cfg "$CONV"
+mk neg_stopbackward.cfg "$NET
+${CONV}stopbackward=-1
+"
 mk net_no_width.cfg '[net]
 height=8
 channels=3
@@ -436,6 +439,7 @@ row "cfg yolo mask out of range" 1 'yolo_mask\.cfg:13:.*mask.*7'              ou
 row "cfg yolo too few anchors"  1 'yolo_anchors\.cfg:14:.*anchor'             out.weights -- $WR yolo_anchors.cfg out.weights
 row "cfg route inputs differ"   1 'route_sizes\.cfg:17:.*route'               out.weights -- $WR route_sizes.cfg out.weights
 row "cfg kernel larger than input" 1 'kernel\.cfg:(6|8):.*(kernel|size)'      out.weights -- $WR kernel.cfg out.weights
+row "cfg negative stopbackward" 1 'neg_stopbackward\.cfg:12:.*stopbackward=-1' out.weights -- $WR neg_stopbackward.cfg out.weights
 
 # weights
 WI="$DK weights info"
