@@ -177,45 +177,97 @@ static void conv_post_task(void *ctx, int ith, int nth)
     }
 }
 
+/* Winograd for this layer with `slices` workspace slices of l->workspace floats each: the same
+ * choice whether the pool splits one image or each thread runs whole images (both paths give
+ * bit-identical results, so the choice must not depend on which path runs). */
+static int conv_use_wino(const dn_layer *l, const dn_network *net)
+{
+    const conv *p = l->priv;
+    return p->wino && p->U && net->workspace_size >= p->wino_scratch * (size_t)dn_pool_size(net->pool);
+}
+
+/* Convolution of image b into l->output (and, unless batch-norm statistics are still to come,
+ * bias, normalisation and activation). ws: l->workspace floats of scratch (the whole shared
+ * workspace when pool splits the image); pool NULL: this thread alone. Every kernel call gets
+ * the same operands on either path, so the result does not depend on the thread count. */
+static void conv_forward_image(dn_layer *l, const dn_run *r, int b, float *ws, dn_pool *pool, int wino)
+{
+    conv *p = l->priv;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    const float *in = r->input + (size_t)b * l->inputs;
+    float *out = l->output + (size_t)b * l->outputs;
+    conv_post_job j = {l, out, p->x ? p->x + (size_t)b * l->outputs : NULL, NULL};
+    if (p->depthwise) {
+        j.in = in;
+    } else if (wino) {
+        dn_winograd_conv(pool, p->U, in, l->c, l->h, l->w, p->pad, p->n, out, ws);
+    } else {
+        for (int g = 0; g < p->groups; g++) {
+            const float *ing = in + (size_t)g * cg * l->h * l->w;
+            const float *B = ing;
+            if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
+                dn_im2col(pool, ing, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ws);
+                B = ws;
+            }
+            dn_gemm(pool, 0, 0, ng, ohw, K, 1.f, p->weights + (size_t)g * ng * K, K, B, ohw, 0.f,
+                    out + (size_t)g * ng * ohw, ohw);
+        }
+    }
+    if (r->train && p->batch_normalize) {
+        /* batch statistics need every image's convolution first: bias, normalisation and
+           activation follow in conv_forward */
+        if (j.in)
+            for (int k = 0; k < p->n; k++) depthwise_channel(l, p, in, out, k);
+        return;
+    }
+    if (pool && dn_pool_size(pool) > 1 && (size_t)p->n * ohw * (j.in ? p->size * p->size : 1) > 16384)
+        dn_pool_run(pool, conv_post_task, &j);
+    else
+        conv_post_task(&j, 0, 1);
+}
+
+typedef struct conv_img_job {
+    dn_layer *l;
+    const dn_run *r;
+    int wino;
+} conv_img_job;
+
+/* Workspace slice of pool slice ith: l->workspace floats (conv_per_thread checked the room). */
+static float *conv_slice_ws(const conv_img_job *j, int ith)
+{
+    return j->r->net->workspace ? j->r->net->workspace + (size_t)ith * j->l->workspace : NULL;
+}
+
+/* Whole images per thread, each in its own workspace slice. */
+static void conv_forward_images_task(void *ctx, int ith, int nth)
+{
+    conv_img_job *j = ctx;
+    int lo, hi;
+    dn_split(j->l->batch, ith, nth, &lo, &hi);
+    for (int b = lo; b < hi; b++) conv_forward_image(j->l, j->r, b, conv_slice_ws(j, ith), NULL, j->wino);
+}
+
+/* The workspace holds one slice per thread (the training and many-target passes size it so):
+ * threads can run whole images (or targets) instead of splitting each small kernel. */
+static int conv_per_thread(const dn_layer *l, const dn_network *net, int count)
+{
+    int nth = dn_pool_size(net->pool);
+    return nth > 1 && count > 1 && net->workspace_size >= (size_t)nth * l->workspace;
+}
+
 static void conv_forward(dn_layer *l, const dn_run *r)
 {
     conv *p = l->priv;
     dn_network *net = r->net;
     const int ohw = l->out_h * l->out_w;
-    const int cg = l->c / p->groups, ng = p->n / p->groups;
-    const int K = cg * p->size * p->size;
-    for (int b = 0; b < l->batch; b++) {
-        const float *in = r->input + (size_t)b * l->inputs;
-        float *out = l->output + (size_t)b * l->outputs;
-        conv_post_job j = {l, out, p->x ? p->x + (size_t)b * l->outputs : NULL, NULL};
-        if (p->depthwise) {
-            j.in = in;
-        } else if (p->wino && p->U && net->workspace_size >= p->wino_scratch * (size_t)dn_pool_size(net->pool)) {
-            dn_winograd_conv(net->pool, p->U, in, l->c, l->h, l->w, p->pad, p->n, out, net->workspace);
-        } else {
-            for (int g = 0; g < p->groups; g++) {
-                const float *ing = in + (size_t)g * cg * l->h * l->w;
-                const float *B = ing;
-                if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
-                    dn_im2col(net->pool, ing, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h,
-                              l->out_w, net->workspace);
-                    B = net->workspace;
-                }
-                dn_gemm(net->pool, 0, 0, ng, ohw, K, 1.f, p->weights + (size_t)g * ng * K, K, B, ohw,
-                        0.f, out + (size_t)g * ng * ohw, ohw);
-            }
-        }
-        if (r->train && p->batch_normalize) {
-            /* batch statistics need every image's convolution first: bias, normalisation and
-               activation follow below */
-            if (j.in)
-                for (int k = 0; k < p->n; k++) depthwise_channel(l, p, in, out, k);
-            continue;
-        }
-        if (dn_pool_size(net->pool) > 1 && (size_t)p->n * ohw * (j.in ? p->size * p->size : 1) > 16384)
-            dn_pool_run(net->pool, conv_post_task, &j);
-        else
-            conv_post_task(&j, 0, 1);
+    int wino = conv_use_wino(l, net);
+    if (conv_per_thread(l, net, l->batch)) {
+        conv_img_job j = {l, r, wino};
+        dn_pool_run(net->pool, conv_forward_images_task, &j);
+    } else {
+        for (int b = 0; b < l->batch; b++) conv_forward_image(l, r, b, net->workspace, net->pool, wino);
     }
     if (r->train && p->batch_normalize) {
         dn_bn_train_forward(r->net->pool, &p->bn, l->output, l->batch, ohw, (size_t)l->outputs, p->x, p->act);
@@ -250,6 +302,29 @@ static void depthwise_channel_backward(const dn_layer *l, const conv *p, const f
     }
 }
 
+/* Input gradient of image (or target) d, groups included: W^T delta into r->input_delta,
+ * through col2im for k x k kernels. Images are independent. */
+static void conv_igrad_image(dn_layer *l, const dn_run *r, int d, float *ws, dn_pool *pool)
+{
+    conv *p = l->priv;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    const float *delta = l->delta + (size_t)d * l->outputs;
+    float *din = r->input_delta + (size_t)d * l->inputs;
+    for (int g = 0; g < p->groups; g++) {
+        const float *A = p->weights + (size_t)g * ng * K;
+        const float *dg = delta + (size_t)g * ng * ohw;
+        float *ding = din + (size_t)g * cg * l->h * l->w;
+        if (p->size == 1 && p->stride == 1 && p->pad == 0) {
+            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
+        } else {
+            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, ws, ohw);
+            dn_col2im(pool, ws, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
+        }
+    }
+}
+
 /* Backward of target d: activation derivative, folded batch-norm scale, then the input gradient
  * W^T delta (col2im for k x k kernels) into r->input_delta. ws: im2col-sized scratch; pool may
  * be NULL (the caller already splits targets over threads). */
@@ -257,8 +332,6 @@ static void conv_backward_one(dn_layer *l, const dn_run *r, int d, float *ws, dn
 {
     conv *p = l->priv;
     const int ohw = l->out_h * l->out_w;
-    const int cg = l->c / p->groups, ng = p->n / p->groups;
-    const int K = cg * p->size * p->size;
     int b = d % l->batch;
     float *delta = l->delta + (size_t)d * l->outputs;
     dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
@@ -275,31 +348,72 @@ static void conv_backward_one(dn_layer *l, const dn_run *r, int d, float *ws, dn
             depthwise_channel_backward(l, p, delta + (size_t)k * ohw, din + (size_t)k * l->h * l->w, k);
         return;
     }
-    for (int g = 0; g < p->groups; g++) {
-        const float *A = p->weights + (size_t)g * ng * K;
-        const float *dg = delta + (size_t)g * ng * ohw;
-        float *ding = din + (size_t)g * cg * l->h * l->w;
-        if (p->size == 1 && p->stride == 1 && p->pad == 0) {
-            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
-        } else {
-            dn_gemm(pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, ws, ohw);
-            dn_col2im(pool, ws, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
-        }
-    }
+    conv_igrad_image(l, r, d, ws, pool);
 }
-
-typedef struct conv_bwd_job {
-    dn_layer *l;
-    const dn_run *r;
-} conv_bwd_job;
 
 static void conv_backward_task(void *ctx, int ith, int nth)
 {
-    conv_bwd_job *j = ctx;
+    conv_img_job *j = ctx;
     int lo, hi;
     dn_split(j->r->dbatch, ith, nth, &lo, &hi);
-    float *ws = j->r->net->workspace ? j->r->net->workspace + (size_t)ith * j->l->workspace : NULL;
-    for (int d = lo; d < hi; d++) conv_backward_one(j->l, j->r, d, ws, NULL);
+    for (int d = lo; d < hi; d++) conv_backward_one(j->l, j->r, d, conv_slice_ws(j, ith), NULL);
+}
+
+/* Weight gradient of image b (groups): im2col, then weight_updates += delta * cols^T. The images
+ * must come in order (each adds to the same sums). */
+static void conv_wgrad_image(dn_layer *l, const dn_run *r, int b, float *ws, dn_pool *pool)
+{
+    conv *p = l->priv;
+    const int ohw = l->out_h * l->out_w;
+    const int cg = l->c / p->groups, ng = p->n / p->groups;
+    const int K = cg * p->size * p->size;
+    const float *in = r->input + (size_t)b * l->inputs;
+    const float *delta = l->delta + (size_t)b * l->outputs;
+    for (int g = 0; g < p->groups; g++) {
+        const float *B = in + (size_t)g * cg * l->h * l->w;
+        if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
+            dn_im2col(pool, B, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ws);
+            B = ws;
+        }
+        dn_gemm(pool, 0, 1, ng, K, ohw, 1.f, delta + (size_t)g * ng * ohw, ohw, B, ohw, 1.f,
+                p->weight_updates + (size_t)g * ng * K, K);
+    }
+}
+
+/* Two roles over the batch: slice 0 runs the weight gradients image after image (one chain of
+ * sums), the other slices share the input gradients; with one thread slice 0 does both. Each
+ * slice uses its own workspace slice, and every kernel call is the one the pooled path makes. */
+static void conv_backward_images_task(void *ctx, int ith, int nth)
+{
+    conv_img_job *j = ctx;
+    dn_layer *l = j->l;
+    float *ws = conv_slice_ws(j, ith);
+    int lo = 0, hi = l->batch;
+    if (ith == 0)
+        for (int b = 0; b < l->batch; b++) conv_wgrad_image(l, j->r, b, ws, NULL);
+    if (nth > 1) {
+        if (ith == 0) return;
+        dn_split(l->batch, ith - 1, nth - 1, &lo, &hi);
+    }
+    for (int b = lo; b < hi; b++) conv_igrad_image(l, j->r, b, ws, NULL);
+}
+
+typedef struct conv_grad_job {
+    dn_layer *l;
+    float *delta;
+} conv_grad_job;
+
+/* Activation derivative of whole images, split over threads. */
+static void conv_gradient_task(void *ctx, int ith, int nth)
+{
+    conv_grad_job *j = ctx;
+    dn_layer *l = j->l;
+    conv *p = l->priv;
+    int lo, hi;
+    dn_split(l->batch, ith, nth, &lo, &hi);
+    for (int b = lo; b < hi; b++)
+        dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
+                    (size_t)l->outputs, p->act, j->delta + (size_t)b * l->outputs);
 }
 
 /* Training backward for the whole batch (delta has batch images): activation derivative,
@@ -312,12 +426,14 @@ static void conv_backward_train(dn_layer *l, const dn_run *r)
     conv *p = l->priv;
     dn_network *net = r->net;
     const int ohw = l->out_h * l->out_w;
-    const int cg = l->c / p->groups, ng = p->n / p->groups;
-    const int K = cg * p->size * p->size;
-    for (int b = 0; b < l->batch; b++)
-        dn_gradient(l->output + (size_t)b * l->outputs, p->x ? p->x + (size_t)b * l->outputs : NULL,
-                    (size_t)l->outputs, p->act, l->delta + (size_t)b * l->outputs);
+    conv_grad_job gj = {l, l->delta};
+    dn_pool_run((size_t)l->outputs * l->batch > 16384 ? net->pool : NULL, conv_gradient_task, &gj);
     dn_bn_train_backward(r->net->pool, &p->bn, l->delta, l->batch, ohw, (size_t)l->outputs);
+    if (r->input_delta && !p->depthwise && conv_per_thread(l, net, l->batch)) {
+        conv_img_job j = {l, r, 0};
+        dn_pool_run(net->pool, conv_backward_images_task, &j);
+        return;
+    }
     for (int b = 0; b < l->batch; b++) {
         const float *in = r->input + (size_t)b * l->inputs;
         const float *delta = l->delta + (size_t)b * l->outputs;
@@ -344,26 +460,8 @@ static void conv_backward_train(dn_layer *l, const dn_run *r)
             }
             continue;
         }
-        for (int g = 0; g < p->groups; g++) {
-            const float *ing = in + (size_t)g * cg * l->h * l->w;
-            const float *dg = delta + (size_t)g * ng * ohw;
-            const float *B = ing;
-            if (!(p->size == 1 && p->stride == 1 && p->pad == 0)) {
-                dn_im2col(net->pool, ing, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w,
-                          net->workspace);
-                B = net->workspace;
-            }
-            dn_gemm(net->pool, 0, 1, ng, K, ohw, 1.f, dg, ohw, B, ohw, 1.f, p->weight_updates + (size_t)g * ng * K, K);
-            if (!din) continue;
-            float *ding = din + (size_t)g * cg * l->h * l->w;
-            const float *A = p->weights + (size_t)g * ng * K;
-            if (p->size == 1 && p->stride == 1 && p->pad == 0) {
-                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 1.f, ding, ohw);
-            } else {
-                dn_gemm(net->pool, 1, 0, K, ohw, ng, 1.f, A, K, dg, ohw, 0.f, net->workspace, ohw);
-                dn_col2im(net->pool, net->workspace, cg, l->h, l->w, p->size, p->stride, p->pad, l->out_h, l->out_w, ding);
-            }
-        }
+        conv_wgrad_image(l, r, b, net->workspace, net->pool);
+        if (din) conv_igrad_image(l, r, b, net->workspace, net->pool);
     }
 }
 
@@ -392,11 +490,9 @@ static void conv_backward(dn_layer *l, const dn_run *r)
         return;
     }
     dn_network *net = r->net;
-    int nth = dn_pool_size(net->pool);
-    /* many targets: one thread per slice of targets, each with its own workspace slice (the
-       backward pass sizes the workspace for that); one target: threads inside the GEMMs */
-    if (r->dbatch > 1 && nth > 1 && net->workspace_size >= (size_t)nth * l->workspace) {
-        conv_bwd_job j = {l, r};
+    /* many targets: one thread per slice of targets; one target: threads inside the GEMMs */
+    if (conv_per_thread(l, net, r->dbatch)) {
+        conv_img_job j = {l, r, 0};
         dn_pool_run(net->pool, conv_backward_task, &j);
     } else {
         for (int d = 0; d < r->dbatch; d++) conv_backward_one(l, r, d, net->workspace, net->pool);

@@ -111,21 +111,36 @@ static void maxpool_forward(dn_layer *l, const dn_run *r)
     dn_pool_run((size_t)l->outputs * l->batch > 8192 ? r->net->pool : NULL, maxpool_task, &j);
 }
 
+typedef struct mp_bwd_job {
+    dn_layer *l;
+    const dn_run *r;
+} mp_bwd_job;
+
+/* Input gradient of the (target, channel) planes of one slice: each plane adds only into its
+ * own input plane, so slices never touch the same memory. */
+static void maxpool_backward_task(void *ctx, int ith, int nth)
+{
+    mp_bwd_job *j = ctx;
+    dn_layer *l = j->l;
+    maxpool *p = l->priv;
+    const int ohw = l->out_h * l->out_w, ihw = l->h * l->w;
+    int lo, hi;
+    dn_split(j->r->dbatch * l->c, ith, nth, &lo, &hi);
+    for (int dc = lo; dc < hi; dc++) {
+        int d = dc / l->c, c = dc % l->c, b = d % l->batch;
+        const int *idx = p->indexes + ((size_t)b * l->c + c) * ohw;
+        const float *dl = l->delta + (size_t)dc * ohw;
+        float *din = j->r->input_delta + (size_t)dc * ihw;
+        for (int i = 0; i < ohw; i++)
+            if (idx[i] >= 0) din[idx[i]] += dl[i];
+    }
+}
+
 static void maxpool_backward(dn_layer *l, const dn_run *r)
 {
     if (!r->input_delta) return;
-    maxpool *p = l->priv;
-    const int ohw = l->out_h * l->out_w, ihw = l->h * l->w;
-    for (int d = 0; d < r->dbatch; d++) {
-        int b = d % l->batch;
-        for (int c = 0; c < l->c; c++) {
-            const int *idx = p->indexes + ((size_t)b * l->c + c) * ohw;
-            const float *dl = l->delta + ((size_t)d * l->c + c) * ohw;
-            float *din = r->input_delta + ((size_t)d * l->c + c) * ihw;
-            for (int i = 0; i < ohw; i++)
-                if (idx[i] >= 0) din[idx[i]] += dl[i];
-        }
-    }
+    mp_bwd_job j = {l, r};
+    dn_pool_run((size_t)l->outputs * r->dbatch > 8192 ? r->net->pool : NULL, maxpool_backward_task, &j);
 }
 
 static void maxpool_describe(const dn_layer *l, char *buf, size_t n)
