@@ -177,7 +177,7 @@ static void conv_post_task(void *ctx, int ith, int nth)
     }
 }
 
-/* Winograd for this layer with `slices` workspace slices of l->workspace floats each: the same
+/* Winograd for this layer when the shared workspace holds its scratch for every thread: the same
  * choice whether the pool splits one image or each thread runs whole images (both paths give
  * bit-identical results, so the choice must not depend on which path runs). */
 static int conv_use_wino(const dn_layer *l, const dn_network *net)
