@@ -133,13 +133,23 @@ static void bn_forward_task(void *ctx, int ith, int nth)
         const float inv = 1.f / sqrtf((float)var + DN_BN_EPS), m = (float)mean, sc = b->scales[k], bi = b->biases[k];
         for (int i = 0; i < batch; i++) {
             const size_t off = i * j->stride + (size_t)k * spatial;
-            float *o = j->data + off, *xn = b->x_norm + off, *bx = b->bn_x + off;
-            memcpy(bx, o, (size_t)spatial * sizeof(float));
-            for (int q = 0; q < spatial; q++) {
-                xn[q] = (o[q] - m) * inv;
-                o[q] = xn[q] * sc + bi;
-            }
-            if (j->x) memcpy(j->x + off, o, (size_t)spatial * sizeof(float));
+            float *restrict o = j->data + off, *restrict xn = b->x_norm + off, *restrict bx = b->bn_x + off;
+            float *restrict x = j->x ? j->x + off : NULL;
+            /* the copies in the normalising pass; the activation then finds the row in cache */
+            if (x)
+                for (int q = 0; q < spatial; q++) {
+                    const float v = o[q], n = (v - m) * inv;
+                    bx[q] = v;
+                    xn[q] = n;
+                    o[q] = x[q] = n * sc + bi;
+                }
+            else
+                for (int q = 0; q < spatial; q++) {
+                    const float v = o[q], n = (v - m) * inv;
+                    bx[q] = v;
+                    xn[q] = n;
+                    o[q] = n * sc + bi;
+                }
             dn_activate(NULL, o, (size_t)spatial, j->act);
         }
     }
@@ -162,24 +172,22 @@ static void bn_backward_task(void *ctx, int ith, int nth)
     int lo, hi;
     dn_split(b->n, ith, nth, &lo, &hi);
     for (int k = lo; k < hi; k++) {
-        double sd = 0, sdx = 0;
-        for (int i = 0; i < batch; i++) {
+        const float mu = b->on ? b->mean[k] : 0.f;
+        double sd = 0, sdx = 0, gx = 0;
+        for (int i = 0; i < batch; i++) { /* the three sums in one pass over the rows */
             const size_t off = i * j->stride + (size_t)k * spatial;
             sd += row_sum(j->data + off, spatial);
-            if (b->on) sdx += row_dot(j->data + off, b->x_norm + off, spatial, 0.f);
+            if (!b->on) continue;
+            sdx += row_dot(j->data + off, b->x_norm + off, spatial, 0.f);
+            gx += row_dot(j->data + off, b->bn_x + off, spatial, mu);
         }
         b->bias_updates[k] += (float)sd;
         if (!b->on) continue;
         b->scale_updates[k] += (float)sdx;
         /* g = delta * scale is dLoss/dx_hat, s = sqrt(v + eps):
            dx = (g - mean(g)) / s - (x - mu) sum(g (x - mu)) / (s^3 (N - 1)) */
-        const float sc = b->scales[k], s_ = sqrtf(b->variance[k] + DN_BN_EPS), mu = b->mean[k];
+        const float sc = b->scales[k], s_ = sqrtf(b->variance[k] + DN_BN_EPS);
         const double M = N > 1 ? (double)(N - 1) : 1.0;
-        double gx = 0;
-        for (int i = 0; i < batch; i++) {
-            const size_t off = i * j->stride + (size_t)k * spatial;
-            gx += row_dot(j->data + off, b->bn_x + off, spatial, mu);
-        }
         gx *= sc;
         const float gm = (float)(sd * sc / N), coef = (float)(gx / ((double)s_ * s_ * s_ * M)), inv = 1.f / s_;
         for (int i = 0; i < batch; i++) {

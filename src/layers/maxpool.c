@@ -47,6 +47,22 @@ typedef struct mp_job {
     const float *in;
 } mp_job;
 
+/* One output row of the 2 x 2 / 2 window: rows r0 and r0 + w of the input. Branch-free (random
+   data mispredicts every branch) and alias-free so that the compiler vectorizes it; ties keep the
+   first of a, b, c, d as the general loop does. base is the flat index of r0[0]. */
+static void maxpool2_row(const float *restrict r0, int w, float *restrict out, int *restrict idx, int ow, int base)
+{
+    const float *restrict r1 = r0 + w;
+    for (int x = 0; x < ow; x++) {
+        const float a = r0[2 * x], b = r0[2 * x + 1], c = r1[2 * x], d = r1[2 * x + 1];
+        const int right0 = b > a, right1 = d > c;
+        const float m0 = right0 ? b : a, m1 = right1 ? d : c;
+        const int low = m1 > m0;
+        out[x] = low ? m1 : m0;
+        idx[x] = base + 2 * x + right0 + low * (w + right1 - right0);
+    }
+}
+
 static void maxpool_task(void *ctx, int ith, int nth)
 {
     mp_job *j = ctx;
@@ -58,23 +74,13 @@ static void maxpool_task(void *ctx, int ith, int nth)
     /* the common 2 x 2 / 2 case without left/top padding: windows are inside the input except
        the last row/column when the input size is odd */
     if (p->size == 2 && p->stride == 2 && off == 0 && l->out_w * 2 <= l->w && l->out_h * 2 <= l->h) {
+        const int w = l->w, h = l->h, ow = l->out_w, oh = l->out_h;
         for (int bc = lo; bc < hi; bc++) {
-            const float *in = j->in + (size_t)bc * l->h * l->w;
-            float *out = l->output + (size_t)bc * l->out_h * l->out_w;
-            int *idx = p->indexes + (size_t)bc * l->out_h * l->out_w;
-            for (int y = 0; y < l->out_h; y++) {
-                const float *r0 = in + (size_t)(2 * y) * l->w, *r1 = r0 + l->w;
-                for (int x = 0; x < l->out_w; x++) {
-                    /* branch-free (random data mispredicts every branch); ties keep the first
-                       of a, b, c, d as the general loop does */
-                    int i0 = 2 * x;
-                    float a = r0[i0], b = r0[i0 + 1], c = r1[i0], d = r1[i0 + 1];
-                    float m0 = b > a ? b : a, m1 = d > c ? d : c;
-                    int j0 = i0 + (b > a), j1 = l->w + i0 + (d > c), low = m1 > m0;
-                    out[y * l->out_w + x] = low ? m1 : m0;
-                    idx[y * l->out_w + x] = 2 * y * l->w + (low ? j1 : j0);
-                }
-            }
+            const float *in = j->in + (size_t)bc * h * w;
+            float *out = l->output + (size_t)bc * oh * ow;
+            int *idx = p->indexes + (size_t)bc * oh * ow;
+            for (int y = 0; y < oh; y++)
+                maxpool2_row(in + (size_t)(2 * y) * w, w, out + (size_t)y * ow, idx + (size_t)y * ow, ow, 2 * y * w);
         }
         return;
     }
