@@ -134,22 +134,15 @@ static void bn_forward_task(void *ctx, int ith, int nth)
         for (int i = 0; i < batch; i++) {
             const size_t off = i * j->stride + (size_t)k * spatial;
             float *restrict o = j->data + off, *restrict xn = b->x_norm + off, *restrict bx = b->bn_x + off;
-            float *restrict x = j->x ? j->x + off : NULL;
-            /* the copies in the normalising pass; the activation then finds the row in cache */
-            if (x)
-                for (int q = 0; q < spatial; q++) {
-                    const float v = o[q], n = (v - m) * inv;
-                    bx[q] = v;
-                    xn[q] = n;
-                    o[q] = x[q] = n * sc + bi;
-                }
-            else
-                for (int q = 0; q < spatial; q++) {
-                    const float v = o[q], n = (v - m) * inv;
-                    bx[q] = v;
-                    xn[q] = n;
-                    o[q] = n * sc + bi;
-                }
+            /* the input copy in the normalising pass; the pre-activation copy and the activation
+               then find the row in cache */
+            for (int q = 0; q < spatial; q++) {
+                const float v = o[q], n = (v - m) * inv;
+                bx[q] = v;
+                xn[q] = n;
+                o[q] = n * sc + bi;
+            }
+            if (j->x) memcpy(j->x + off, o, (size_t)spatial * sizeof(float));
             dn_activate(NULL, o, (size_t)spatial, j->act);
         }
     }
